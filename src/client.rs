@@ -1,0 +1,284 @@
+//! The client: resolves masters at start, hands out and takes back connections, closes cleanly.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::time::Duration;
+
+use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
+
+use crate::config::{Config, NodeAddr};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pool::{Conn, Master};
+use crate::sentinel::SentinelLink;
+use crate::watcher::{StopSignal, Watchers};
+
+/// Threads that open data connections for every pool of one client (r2d2 connects in the
+/// background). Two, so one master that hangs on connect cannot hold up all the others.
+const CONNECT_THREADS: usize = 2;
+
+/// State shared by the client, its watchers and its pools.
+pub(crate) struct Shared {
+    pub config: Arc<Config>,
+    pub masters: Vec<Master>,
+    index: HashMap<String, usize>,
+    pub sentinels_up: Arc<AtomicUsize>,
+    pub stop: StopSignal,
+    pub watchers: Watchers,
+    threads: Mutex<Option<Arc<ScheduledThreadPool>>>,
+    thread_exits: Arc<ExitLatch>,
+}
+
+impl Shared {
+    pub fn master_index(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Points master `index` at `addr` (no-op when it is already there).
+    pub fn apply_master_addr(&self, index: usize, addr: NodeAddr) {
+        if self.stop.is_stopped() {
+            return;
+        }
+        let threads = self.threads.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(threads) = threads {
+            self.masters[index].switch_to(addr, &self.config, &threads);
+        }
+    }
+}
+
+/// A Redis Sentinel client: one pool per master, following failovers by itself.
+///
+/// `Client` is `Send + Sync`; every method takes `&self`.
+pub struct Client {
+    shared: Arc<Shared>,
+    closed: AtomicBool,
+}
+
+impl Client {
+    /// Connects to the first sentinel, resolves every master, and starts watching sentinels.
+    pub fn new(config: Config) -> Result<Client> {
+        config.validate()?;
+        let config = Arc::new(config);
+        let mut link = connect_any_sentinel(&config)?;
+        let mut resolved = Vec::with_capacity(config.masters.len());
+        let mut other_sentinels = Vec::new();
+        for name in &config.masters {
+            match link.master_addr(name)? {
+                Some(addr) => resolved.push(addr),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::UnknownMaster,
+                        format!("sentinel {} does not monitor a master named \"{name}\"", link.addr()),
+                    ))
+                }
+            }
+            other_sentinels.extend(link.other_sentinels(name)?);
+        }
+        drop(link);
+
+        let (threads, thread_exits) = start_connect_threads();
+        let sentinels_up = Arc::new(AtomicUsize::new(0));
+        let masters: Vec<Master> = config
+            .masters
+            .iter()
+            .map(|name| Master::new(name.clone(), sentinels_up.clone()))
+            .collect();
+        for (master, addr) in masters.iter().zip(resolved) {
+            master.switch_to(addr, &config, &threads);
+        }
+        let index = config
+            .masters
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i))
+            .collect();
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            masters,
+            index,
+            sentinels_up,
+            stop: StopSignal::default(),
+            watchers: Watchers::default(),
+            threads: Mutex::new(Some(threads)),
+            thread_exits,
+        });
+        for addr in config.sentinels.iter().cloned() {
+            shared.watchers.add(&shared, addr);
+        }
+        for addr in other_sentinels {
+            shared.watchers.add(&shared, crate::config::SentinelAddr::Tcp(addr));
+        }
+        Ok(Client {
+            shared,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The master names this client follows, in the order given.
+    pub fn master_names(&self) -> impl Iterator<Item = &str> {
+        self.shared.masters.iter().map(|m| m.name())
+    }
+
+    /// Index of `name`, for the `*_at` methods; UNKNOWN_MASTER when not given to this client.
+    pub fn master_index(&self, name: &str) -> Result<usize> {
+        self.shared.master_index(name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnknownMaster,
+                format!("master \"{name}\" was not given to this client"),
+            )
+        })
+    }
+
+    /// Checks out a connection to the current master of `name`.
+    pub fn get_master(&self, name: &str) -> Result<Conn> {
+        self.get_master_at(self.master_index(name)?)
+    }
+
+    /// Like [`Client::get_master`], by index.
+    pub fn get_master_at(&self, index: usize) -> Result<Conn> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::closed());
+        }
+        let master = self
+            .shared
+            .masters
+            .get(index)
+            .ok_or_else(|| Error::invalid(format!("no master with index {index}")))?;
+        master.checkout(self.shared.config.pool_wait)
+    }
+
+    /// Puts a connection back. It is closed instead of reused when it is broken or when its
+    /// master moved since it was handed out.
+    pub fn put_master(&self, conn: Conn) {
+        drop(conn);
+    }
+
+    /// Puts a connection back, closing it when `last_error` says it cannot be trusted.
+    pub fn carefully_put_master(&self, mut conn: Conn, last_error: Option<&Error>) {
+        if last_error.is_some_and(|e| e.kind().breaks_connection()) {
+            conn.mark_broken();
+        }
+        drop(conn);
+    }
+
+    /// Where the client currently sends connections for `name`.
+    pub fn master_addr(&self, name: &str) -> Result<NodeAddr> {
+        let index = self.master_index(name)?;
+        self.shared.masters[index]
+            .addr()
+            .map(|addr| (*addr).clone())
+            .ok_or_else(Error::closed)
+    }
+
+    /// How many times `name` has moved since the client started (0 before the first switch).
+    pub fn generation(&self, name: &str) -> Result<u64> {
+        let index = self.master_index(name)?;
+        Ok(self.shared.masters[index].generation().saturating_sub(1))
+    }
+
+    /// Number of sentinel links currently up.
+    pub fn sentinels_up(&self) -> usize {
+        self.shared.sentinels_up.load(Ordering::Acquire)
+    }
+
+    /// `(open, idle)` connections of the current pool of `name`.
+    pub fn pool_state(&self, name: &str) -> Result<(u32, u32)> {
+        Ok(self.shared.masters[self.master_index(name)?].stats())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Stops and joins every watcher, closes every idle connection and the connect threads.
+    /// Connections still checked out close when dropped. Closing twice is a no-op.
+    pub fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let shared = &self.shared;
+        shared.stop.stop();
+        shared.watchers.stop_and_join();
+        for master in &shared.masters {
+            master.shut();
+        }
+        let threads = shared.threads.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(threads) = threads {
+            // The last handle goes when no checked-out conn still holds its pool.
+            if Arc::strong_count(&threads) == 1 {
+                drop(threads);
+                let bound = shared.config.connect_timeout + Duration::from_millis(500);
+                shared.thread_exits.wait(bound);
+            }
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn connect_any_sentinel(config: &Config) -> Result<SentinelLink> {
+    let mut failures = Vec::new();
+    for addr in &config.sentinels {
+        match SentinelLink::connect(addr, config.sentinel_timeout) {
+            Ok(link) => return Ok(link),
+            Err(err) => failures.push(err.to_string()),
+        }
+    }
+    Err(Error::sentinel(format!("no sentinel reachable: {}", failures.join("; "))))
+}
+
+/// Counts threads down as they exit, so close can wait for threads it cannot join.
+struct ExitLatch {
+    running: Mutex<usize>,
+    cond: Condvar,
+}
+
+impl ExitLatch {
+    fn wait(&self, bound: Duration) {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self.cond.wait_timeout_while(running, bound, |n| *n > 0);
+    }
+}
+
+struct ExitGuard(Arc<ExitLatch>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let mut running = self.0.running.lock().unwrap_or_else(|p| p.into_inner());
+        *running -= 1;
+        self.0.cond.notify_all();
+    }
+}
+
+thread_local! {
+    static EXIT_GUARD: std::cell::RefCell<Option<ExitGuard>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Starts the connect threads and plants in each one a guard that counts down when it exits:
+/// the pool's workers are detached, so this is how close knows they are gone.
+fn start_connect_threads() -> (Arc<ScheduledThreadPool>, Arc<ExitLatch>) {
+    let threads = ScheduledThreadPool::builder()
+        .num_threads(CONNECT_THREADS)
+        .thread_name_pattern("sentinel-connect-{}")
+        .on_drop_behavior(OnPoolDropBehavior::DiscardPendingScheduled)
+        .build();
+    let latch = Arc::new(ExitLatch {
+        running: Mutex::new(CONNECT_THREADS),
+        cond: Condvar::new(),
+    });
+    // Each job waits at the barrier until all have started, so each runs on its own thread.
+    let barrier = Arc::new(Barrier::new(CONNECT_THREADS + 1));
+    for _ in 0..CONNECT_THREADS {
+        let (latch, barrier) = (latch.clone(), barrier.clone());
+        threads.execute(move || {
+            EXIT_GUARD.with(|slot| *slot.borrow_mut() = Some(ExitGuard(latch)));
+            barrier.wait();
+        });
+    }
+    barrier.wait();
+    (Arc::new(threads), latch)
+}

@@ -1,0 +1,216 @@
+//! Addresses and options. Parsing here is pure, so every bad input is tested without a server.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Where a sentinel listens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SentinelAddr {
+    Tcp(NodeAddr),
+    Unix(PathBuf),
+}
+
+impl SentinelAddr {
+    /// `network` is `"tcp"` (address `host:port`, IPv6 as `[::1]:26379`) or `"unix"` (a path).
+    pub fn parse(network: &str, address: &str) -> Result<Self> {
+        match network {
+            "tcp" => NodeAddr::parse(address).map(SentinelAddr::Tcp),
+            "unix" if address.is_empty() => Err(Error::invalid("unix socket path is empty")),
+            "unix" => Ok(SentinelAddr::Unix(PathBuf::from(address))),
+            other => Err(Error::invalid(format!(
+                "network \"{other}\" is not supported: use \"tcp\" or \"unix\""
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for SentinelAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SentinelAddr::Tcp(addr) => addr.fmt(f),
+            SentinelAddr::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// A TCP address as sentinels report it: a host (name or IP) and a port.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NodeAddr {
+    pub host: String,
+    pub port: u16,
+}
+
+impl NodeAddr {
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        NodeAddr {
+            host: host.into(),
+            port,
+        }
+    }
+
+    /// Parses `host:port` or `[ipv6]:port`.
+    pub fn parse(address: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid(format!("address \"{address}\" {why}"));
+        let (host, port) = if let Some(rest) = address.strip_prefix('[') {
+            let (host, rest) = rest.split_once(']').ok_or_else(|| bad("has no closing ']'"))?;
+            let port = rest
+                .strip_prefix(':')
+                .ok_or_else(|| bad("has no port after ']'"))?;
+            (host, port)
+        } else {
+            let (host, port) = address
+                .rsplit_once(':')
+                .ok_or_else(|| bad("is not host:port"))?;
+            if host.contains(':') {
+                return Err(bad("is an IPv6 address without brackets: write [addr]:port"));
+            }
+            (host, port)
+        };
+        if host.is_empty() {
+            return Err(bad("has an empty host"));
+        }
+        let port = Self::parse_port(port).ok_or_else(|| bad("has no valid port (1-65535)"))?;
+        Ok(NodeAddr::new(host, port))
+    }
+
+    /// Parses a port as sentinels send it: decimal text, 1-65535.
+    pub fn parse_port(text: &str) -> Option<u16> {
+        text.parse::<u16>().ok().filter(|&port| port != 0)
+    }
+}
+
+impl fmt::Display for NodeAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Everything a [`crate::Client`] needs. Defaults are the documented defaults of the C API.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Sentinels to ask first; others are discovered with `SENTINEL SENTINELS`.
+    pub sentinels: Vec<SentinelAddr>,
+    /// Master names to follow.
+    pub masters: Vec<String>,
+    /// Most connections per master.
+    pub pool_size: u32,
+    /// Bound on opening a data connection (TCP connect plus handshake). Default 1 s.
+    pub connect_timeout: Duration,
+    /// Bound on reading one reply from a data node. Default 3 s.
+    pub read_timeout: Duration,
+    /// Bound on writing one command to a data node. Default 3 s.
+    pub write_timeout: Duration,
+    /// How long `get_master` waits for a free connection. Default 4 s.
+    pub pool_wait: Duration,
+    /// Bound on connecting to and querying a sentinel. Default 1 s.
+    pub sentinel_timeout: Duration,
+    /// A silent sentinel link is PINGed after this long, and dropped after three times this. Default 1 s.
+    pub sentinel_keepalive: Duration,
+}
+
+impl Config {
+    pub fn new(sentinel: SentinelAddr, masters: Vec<String>, pool_size: u32) -> Self {
+        Config {
+            sentinels: vec![sentinel],
+            masters,
+            pool_size,
+            connect_timeout: Duration::from_secs(1),
+            read_timeout: Duration::from_secs(3),
+            write_timeout: Duration::from_secs(3),
+            pool_wait: Duration::from_secs(4),
+            sentinel_timeout: Duration::from_secs(1),
+            sentinel_keepalive: Duration::from_secs(1),
+        }
+    }
+
+    /// Rejects what cannot work, naming the offending value.
+    pub fn validate(&self) -> Result<()> {
+        if self.sentinels.is_empty() {
+            return Err(Error::invalid("no sentinel address given"));
+        }
+        if self.masters.is_empty() {
+            return Err(Error::invalid("no master names given"));
+        }
+        if self.pool_size == 0 {
+            return Err(Error::invalid("pool size must be at least 1"));
+        }
+        for (i, name) in self.masters.iter().enumerate() {
+            if name.is_empty() {
+                return Err(Error::invalid(format!("master name {i} is empty")));
+            }
+            if name.contains(|c: char| c.is_whitespace() || c.is_control()) {
+                return Err(Error::invalid(format!(
+                    "master name \"{}\" contains whitespace",
+                    name.escape_debug()
+                )));
+            }
+            if self.masters[..i].contains(name) {
+                return Err(Error::invalid(format!("master name \"{name}\" is given twice")));
+            }
+        }
+        let durations = [
+            ("connect timeout", self.connect_timeout),
+            ("read timeout", self.read_timeout),
+            ("write timeout", self.write_timeout),
+            ("sentinel timeout", self.sentinel_timeout),
+            ("sentinel keepalive", self.sentinel_keepalive),
+        ];
+        for (what, value) in durations {
+            if value.is_zero() {
+                return Err(Error::invalid(format!("{what} must be greater than zero")));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn parses_tcp_ipv4_ipv6_and_names() {
+        assert_eq!(NodeAddr::parse("127.0.0.1:26379").unwrap(), NodeAddr::new("127.0.0.1", 26379));
+        assert_eq!(NodeAddr::parse("[::1]:26379").unwrap(), NodeAddr::new("::1", 26379));
+        assert_eq!(NodeAddr::parse("redis.local:1").unwrap(), NodeAddr::new("redis.local", 1));
+        assert_eq!(NodeAddr::new("::1", 5).to_string(), "[::1]:5");
+    }
+
+    #[test]
+    fn rejects_bad_addresses() {
+        for bad in ["", "host", "host:", ":1", "h:0", "h:65536", "h:x", "::1:5", "[::1]", "[::1:5", "[]:5"] {
+            let err = NodeAddr::parse(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_networks() {
+        assert_eq!(
+            SentinelAddr::parse("unix", "/tmp/s.sock").unwrap(),
+            SentinelAddr::Unix("/tmp/s.sock".into())
+        );
+        assert!(SentinelAddr::parse("udp", "h:1").is_err());
+        assert!(SentinelAddr::parse("unix", "").is_err());
+        assert!(SentinelAddr::parse("tcp", "h:1").is_ok());
+    }
+
+    #[test]
+    fn validates_config() {
+        let addr = SentinelAddr::parse("tcp", "127.0.0.1:26379").unwrap();
+        assert!(Config::new(addr.clone(), vec!["m".into()], 1).validate().is_ok());
+        assert!(Config::new(addr.clone(), vec![], 1).validate().is_err());
+        assert!(Config::new(addr.clone(), vec!["m".into()], 0).validate().is_err());
+        assert!(Config::new(addr.clone(), vec!["".into()], 1).validate().is_err());
+        assert!(Config::new(addr.clone(), vec!["a b".into()], 1).validate().is_err());
+        assert!(Config::new(addr, vec!["m".into(), "m".into()], 1).validate().is_err());
+    }
+}

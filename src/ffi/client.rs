@@ -1,0 +1,204 @@
+//! `sentinel_client`: creation, checkout and return of conns, close.
+
+use std::ffi::c_char;
+use std::sync::Mutex;
+
+use super::{boundary, boundary_void, mut_arg, ref_arg, sentinel_conn, sentinel_error, str_arg};
+use crate::client::Client;
+use crate::config::{Config, SentinelAddr};
+use crate::error::Error;
+
+/// A client: follows the masters it was given and pools connections to them. Opaque.
+#[allow(non_camel_case_types)]
+pub struct sentinel_client {
+    pub(crate) core: Client,
+    /// Per master: every conn handle ever made, and the ones free for reuse. Handles are
+    /// recycled so a checkout allocates nothing once warm, and close can free conns still out.
+    slabs: Box<[Mutex<HandleSlab>]>,
+}
+
+#[derive(Default)]
+struct HandleSlab {
+    all: Vec<*mut sentinel_conn>,
+    free: Vec<*mut sentinel_conn>,
+}
+
+// SAFETY: the raw handles are only dereferenced by the thread that checked them out, or by
+// close, which the contract says runs alone.
+unsafe impl Send for HandleSlab {}
+
+impl sentinel_client {
+    fn take_handle(&self, index: usize) -> *mut sentinel_conn {
+        let mut slab = self.slabs[index].lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(handle) = slab.free.pop() {
+            return handle;
+        }
+        let handle = Box::into_raw(Box::new(sentinel_conn::empty(self, index)));
+        slab.all.push(handle);
+        handle
+    }
+
+    pub(crate) fn release_handle(&self, handle: *mut sentinel_conn, index: usize) {
+        let mut slab = self.slabs[index].lock().unwrap_or_else(|p| p.into_inner());
+        slab.free.push(handle);
+    }
+}
+
+/// Connects to the sentinel at `address`, resolves every name, opens an (initially empty) pool
+/// per master, and starts following failovers on every sentinel it discovers.
+///
+/// `network` is `"tcp"` (`address` is `"host:port"`, IPv6 as `"[::1]:26379"`) or `"unix"`
+/// (`address` is a socket path). `pool_size` (at least 1) bounds the connections per master;
+/// `names` holds `names_len` (at least 1) NUL-terminated UTF-8 master names.
+/// Defaults: connect timeout 1 s, read/write timeout 3 s, pool wait 4 s, sentinel timeout 1 s.
+///
+/// Returns NULL on failure and sets `*err` (when `err` is not NULL); on success sets `*err` to
+/// NULL. Caller owns the result; free it with `sentinel_client_close`. Does not take ownership
+/// of `network`, `address` or `names`.
+///
+/// # Safety
+/// Each pointer is NULL or valid as described; `names` holds `names_len` pointers.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_client_new(
+    network: *const c_char,
+    address: *const c_char,
+    pool_size: usize,
+    names: *const *const c_char,
+    names_len: usize,
+    err: *mut *mut sentinel_error,
+) -> *mut sentinel_client {
+    boundary("sentinel_client_new", err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or NUL-terminated strings, per the contract above.
+        let network = unsafe { str_arg(network, "network") }?;
+        // SAFETY: as above.
+        let address = unsafe { str_arg(address, "address") }?;
+        let sentinel = SentinelAddr::parse(network, address)?;
+        if names.is_null() {
+            return Err(Error::invalid("names is NULL"));
+        }
+        if names_len == 0 {
+            return Err(Error::invalid("no master names given (names_len is 0)"));
+        }
+        let pool_size = u32::try_from(pool_size)
+            .map_err(|_| Error::invalid(format!("pool size {pool_size} is too large")))?;
+        // SAFETY: `names` is non-NULL and holds `names_len` pointers, per the contract.
+        let raw_names = unsafe { std::slice::from_raw_parts(names, names_len) };
+        let masters = raw_names
+            .iter()
+            .enumerate()
+            // SAFETY: each entry is NULL or a NUL-terminated string, per the contract.
+            .map(|(i, &name)| unsafe { str_arg(name, &format!("names[{i}]")) }.map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        let core = Client::new(Config::new(sentinel, masters, pool_size))?;
+        let slabs = (0..names_len).map(|_| Mutex::default()).collect();
+        Ok(Box::into_raw(Box::new(sentinel_client { core, slabs })))
+    })
+}
+
+/// Stops every background thread, closes every socket, and frees `client` together with any
+/// conn still checked out. Neither `client` nor its conns may be used afterwards. NULL is a
+/// no-op. Must not run concurrently with any other call on `client` or its conns.
+///
+/// # Safety
+/// `client` is NULL or a client from `sentinel_client_new` that has not been closed.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_client_close(client: *mut sentinel_client) {
+    boundary_void(|| {
+        if client.is_null() {
+            return;
+        }
+        // SAFETY: created by Box::into_raw in sentinel_client_new, not closed yet.
+        let client = unsafe { Box::from_raw(client) };
+        for slab in client.slabs.iter() {
+            let slab = std::mem::take(&mut *slab.lock().unwrap_or_else(|p| p.into_inner()));
+            for handle in slab.all {
+                // SAFETY: every handle in `all` came from Box::into_raw and is freed only here.
+                drop(unsafe { Box::from_raw(handle) });
+            }
+        }
+        client.core.close();
+    });
+}
+
+/// Checks out a connection to the current master of `name`, waiting up to the pool wait time
+/// for a free one. After the client has seen a failover, every conn it returns points at the
+/// new master.
+///
+/// Returns NULL on failure and sets `*err`: UNKNOWN_MASTER for a name not given to the client,
+/// POOL_TIMEOUT when every connection stayed busy, IO when the master cannot be reached.
+/// Caller owns the result; give it back with `sentinel_put_master` or
+/// `sentinel_carefully_put_master`. Does not take ownership of `name`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_get_master(
+    client: *mut sentinel_client,
+    name: *const c_char,
+    err: *mut *mut sentinel_error,
+) -> *mut sentinel_conn {
+    boundary("sentinel_get_master", err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live client, per the contract above.
+        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract above.
+        let name = unsafe { str_arg(name, "name") }?;
+        let index = client.core.master_index(name)?;
+        let conn = client.core.get_master_at(index)?;
+        let handle = client.take_handle(index);
+        // SAFETY: the handle was just taken from the free list: no one else uses it.
+        unsafe { (*handle).conn = Some(conn) };
+        Ok(handle)
+    })
+}
+
+/// Puts `conn` back for reuse. It is closed instead when it is broken (an I/O or READONLY
+/// error was seen on it) or when its master has moved since it was checked out. NULL `client`
+/// or `conn` is a no-op. Consumes `conn`. Does not take ownership of `name`.
+///
+/// # Safety
+/// `conn` is NULL or a conn checked out of `client` and not yet put back.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_put_master(
+    client: *mut sentinel_client,
+    name: *const c_char,
+    conn: *mut sentinel_conn,
+) {
+    // SAFETY: forwarded contract; no last error.
+    unsafe { sentinel_carefully_put_master(client, name, conn, std::ptr::null()) }
+}
+
+/// Like `sentinel_put_master`, but also closes `conn` when `last_err` (the last error seen on
+/// it, or NULL) says the connection cannot be trusted: any kind but SERVER, INVALID_ARGUMENT and
+/// UNKNOWN_MASTER. Consumes `conn`; does not take ownership of `name` or `last_err`.
+///
+/// # Safety
+/// As `sentinel_put_master`; `last_err` is NULL or a live error.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_carefully_put_master(
+    client: *mut sentinel_client,
+    name: *const c_char,
+    conn: *mut sentinel_conn,
+    last_err: *const sentinel_error,
+) {
+    // The conn knows its master; `name` is accepted for the radix-shaped signature.
+    let _ = name;
+    boundary_void(|| {
+        if client.is_null() {
+            return;
+        }
+        // SAFETY: NULL or a conn checked out and not yet returned, per the contract above.
+        let Ok(handle) = (unsafe { mut_arg(conn, "conn") }) else {
+            return;
+        };
+        let Some(core_conn) = handle.conn.take() else {
+            return; // already put back
+        };
+        // SAFETY: NULL or a live error, per the contract above.
+        let last_err = unsafe { last_err.as_ref() }.map(|e| &e.error);
+        // SAFETY: the conn belongs to a live client (the one that made it).
+        let owner = unsafe { &*handle.client };
+        let index = handle.master;
+        owner.release_handle(conn, index);
+        owner.core.carefully_put_master(core_conn, last_err);
+    });
+}

@@ -1,0 +1,102 @@
+//! `sentinel_conn`: one checked-out connection, and running commands on it.
+
+use std::ffi::c_char;
+
+use super::{boundary, mut_arg, sentinel_client, sentinel_error, sentinel_reply};
+use crate::error::Error;
+use crate::pool::Conn;
+
+/// One checked-out connection. Opaque. Used by one thread at a time; may move between threads.
+#[allow(non_camel_case_types)]
+pub struct sentinel_conn {
+    pub(crate) conn: Option<Conn>,
+    pub(crate) client: *const sentinel_client,
+    pub(crate) master: usize,
+}
+
+impl sentinel_conn {
+    pub(crate) fn empty(client: &sentinel_client, master: usize) -> Self {
+        sentinel_conn {
+            conn: None,
+            client,
+            master,
+        }
+    }
+
+    pub(crate) fn live(&mut self) -> Result<&mut Conn, Error> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Error::invalid("conn was already put back"))
+    }
+}
+
+/// Collects `argc` arguments; `argvlen` NULL means every argument is NUL-terminated.
+///
+/// # Safety
+/// `argv` holds `argc` pointers, each NULL or valid for its length (or NUL-terminated).
+pub(crate) unsafe fn collect_args<'a>(
+    argc: usize,
+    argv: *const *const c_char,
+    argvlen: *const usize,
+) -> Result<Vec<&'a [u8]>, Error> {
+    if argc == 0 {
+        return Err(Error::invalid("argc is 0: a command needs at least one argument"));
+    }
+    if argv.is_null() {
+        return Err(Error::invalid("argv is NULL"));
+    }
+    // SAFETY: `argv` is non-NULL and holds `argc` pointers, per the contract.
+    let ptrs = unsafe { std::slice::from_raw_parts(argv, argc) };
+    let lens = if argvlen.is_null() {
+        None
+    } else {
+        // SAFETY: `argvlen`, when given, holds `argc` lengths, per the contract.
+        Some(unsafe { std::slice::from_raw_parts(argvlen, argc) })
+    };
+    let mut args = Vec::with_capacity(argc);
+    for (i, &ptr) in ptrs.iter().enumerate() {
+        if ptr.is_null() {
+            return Err(Error::invalid(format!("argv[{i}] is NULL")));
+        }
+        let arg = match lens {
+            // SAFETY: `ptr` is valid for `len` bytes, per the contract.
+            Some(lens) => unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), lens[i]) },
+            // SAFETY: `ptr` is NUL-terminated when no lengths are given.
+            None => unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes(),
+        };
+        args.push(arg);
+    }
+    Ok(args)
+}
+
+/// Runs one command on `conn` and returns its reply.
+///
+/// `argv` holds `argc` (at least 1) arguments. When `argvlen` is NULL each argument is
+/// NUL-terminated; otherwise `argvlen[i]` is the length of `argv[i]` and arguments are
+/// binary-safe. An error reply at top level returns NULL with `*err` of kind SERVER or READONLY
+/// (the connection is fine after SERVER, not after READONLY); error replies nested in arrays
+/// (EXEC, scripts) are elements of type SENTINEL_REPLY_ERROR. An I/O failure or timeout returns
+/// NULL with kind IO and marks `conn` broken, so putting it back closes it.
+///
+/// Caller owns the result; free it with `sentinel_reply_free`. Does not take ownership of
+/// `argv` or `argvlen`.
+///
+/// # Safety
+/// `conn` is NULL or a checked-out conn used by no other thread; `argv`/`argvlen` as above.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_command_argv(
+    conn: *mut sentinel_conn,
+    argc: usize,
+    argv: *const *const c_char,
+    argvlen: *const usize,
+    err: *mut *mut sentinel_error,
+) -> *mut sentinel_reply {
+    boundary("sentinel_command_argv", err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
+        let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
+        // SAFETY: forwarded contract.
+        let args = unsafe { collect_args(argc, argv, argvlen) }?;
+        let value = conn.command(&args)?;
+        Ok(sentinel_reply::from_value(value))
+    })
+}

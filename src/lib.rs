@@ -1,0 +1,25 @@
+//! A Redis Sentinel client: asks Sentinel where each named master is, keeps a connection pool per
+//! master, follows failovers by itself, and hands out connections that point at the current master.
+//!
+//! The safe core ([`Client`], [`Conn`], [`Config`], [`Error`]) is usable from Rust directly; the C
+//! ABI in [`ffi`] is a thin layer over it, and the only place with `unsafe` code.
+#![deny(unsafe_code)]
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod pool;
+pub mod resp;
+pub mod sentinel;
+mod watcher;
+
+#[allow(unsafe_code)]
+pub mod ffi;
+
+pub use client::Client;
+pub use config::{Config, NodeAddr, SentinelAddr};
+pub use error::{Error, ErrorKind, Result};
+pub use pool::{Conn, Value};
+
+/// The library version, `MAJOR.MINOR.PATCH`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,389 @@
+//! Per-master connection pools, one r2d2 pool per master *address*.
+//!
+//! Each time a master moves, it gets a new [`Epoch`]: a new address, a new pool, and the next
+//! generation number. A connection remembers the generation it was opened for; when it comes
+//! back after the master moved, r2d2 asks [`DataManager::has_broken`], which says yes, and the
+//! connection is closed instead of reused (SPEC guarantee 2).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use redis::ConnectionLike;
+use scheduled_thread_pool::ScheduledThreadPool;
+
+use crate::config::{Config, NodeAddr};
+use crate::error::{Error, ErrorKind, Result};
+use crate::resp::encode_command;
+
+pub use redis::Value;
+
+/// State shared by a master's pools and the connections they hand out.
+pub(crate) struct MasterShared {
+    pub name: String,
+    /// Bumped on every switch; connections of older generations are dropped on return.
+    pub generation: AtomicU64,
+    /// How many sentinel links are up, to flag errors that happened while cut off.
+    pub sentinels_up: Arc<AtomicUsize>,
+}
+
+/// A connection to a data node, as pooled.
+pub struct DataConnection {
+    redis: redis::Connection,
+    broken: bool,
+    packed: Vec<u8>,
+    addr: Arc<NodeAddr>,
+}
+
+/// The r2d2 manager for one master address of one generation.
+pub(crate) struct DataManager {
+    redis: redis::Client,
+    addr: Arc<NodeAddr>,
+    generation: u64,
+    master: Arc<MasterShared>,
+    config: Arc<Config>,
+    last_connect_error: Arc<Mutex<Option<(Instant, Error)>>>,
+}
+
+impl r2d2::ManageConnection for DataManager {
+    type Connection = DataConnection;
+    type Error = Error;
+
+    fn connect(&self) -> Result<DataConnection> {
+        let result = self
+            .redis
+            .get_connection_with_timeout(self.config.connect_timeout)
+            .and_then(|redis| {
+                redis.set_read_timeout(Some(self.config.read_timeout))?;
+                redis.set_write_timeout(Some(self.config.write_timeout))?;
+                Ok(redis)
+            })
+            .map_err(|e| {
+                Error::from_data_node(&e, &self.addr).context(format!(
+                    "cannot connect to master \"{}\"",
+                    self.master.name
+                ))
+            });
+        let mut last = self.last_connect_error.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(redis) => {
+                *last = None;
+                Ok(DataConnection {
+                    redis,
+                    broken: false,
+                    packed: Vec::with_capacity(256),
+                    addr: self.addr.clone(),
+                })
+            }
+            Err(err) => {
+                *last = Some((Instant::now(), err.clone()));
+                Err(err)
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DataConnection) -> Result<()> {
+        conn.command(&[b"PING"], &self.master).map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut DataConnection) -> bool {
+        conn.broken
+            || !conn.redis.is_open()
+            || self.generation != self.master.generation.load(Ordering::Acquire)
+    }
+}
+
+impl DataConnection {
+    fn command(&mut self, args: &[&[u8]], master: &MasterShared) -> Result<Value> {
+        self.packed.clear();
+        encode_command(&mut self.packed, args);
+        let reply = self.redis.req_packed_command(&self.packed);
+        self.check_reply(reply, master)
+    }
+
+    fn pipeline(&mut self, commands: &[&[&[u8]]], master: &MasterShared) -> Result<Vec<Value>> {
+        self.packed.clear();
+        for args in commands {
+            encode_command(&mut self.packed, args);
+        }
+        match self.redis.req_packed_commands(&self.packed, 0, commands.len()) {
+            Ok(values) => Ok(values),
+            Err(err) => Err(self.fail(&err, master)),
+        }
+    }
+
+    fn check_reply(&mut self, reply: redis::RedisResult<Value>, master: &MasterShared) -> Result<Value> {
+        match reply {
+            Ok(Value::ServerError(err)) => {
+                let text = server_error_text(&err);
+                let kind = match err.code() {
+                    "READONLY" => ErrorKind::ReadOnly,
+                    "NOAUTH" | "WRONGPASS" => ErrorKind::Auth,
+                    _ => return Err(Error::new(ErrorKind::Server, text)),
+                };
+                self.broken = true;
+                Err(Error::new(kind, format!("{} (master \"{}\" at {})", text, master.name, self.addr)))
+            }
+            Ok(value) => Ok(value),
+            Err(err) => Err(self.fail(&err, master)),
+        }
+    }
+
+    fn fail(&mut self, err: &redis::RedisError, master: &MasterShared) -> Error {
+        self.broken = true;
+        let err = Error::from_data_node(err, &self.addr).context(format!("master \"{}\"", master.name));
+        if master.sentinels_up.load(Ordering::Relaxed) == 0 {
+            err.with_sentinel_down()
+        } else {
+            err
+        }
+    }
+}
+
+/// The text of an error reply as Redis sent it: `CODE detail`.
+pub fn server_error_text(err: &redis::ServerError) -> String {
+    match err.details() {
+        Some(detail) => format!("{} {}", err.code(), detail),
+        None => err.code().to_owned(),
+    }
+}
+
+/// One address of a master and its pool.
+pub(crate) struct Epoch {
+    pub addr: Arc<NodeAddr>,
+    pub generation: u64,
+    pool: r2d2::Pool<DataManager>,
+    last_connect_error: Arc<Mutex<Option<(Instant, Error)>>>,
+}
+
+/// A master: its name, and the epoch connections are handed out from.
+pub(crate) struct Master {
+    pub shared: Arc<MasterShared>,
+    current: RwLock<Option<Epoch>>,
+    /// Set once the first epoch exists; guards against handing out before resolve.
+    resolved: AtomicBool,
+}
+
+impl Master {
+    pub fn new(name: String, sentinels_up: Arc<AtomicUsize>) -> Self {
+        Master {
+            shared: Arc::new(MasterShared {
+                name,
+                generation: AtomicU64::new(0),
+                sentinels_up,
+            }),
+            current: RwLock::new(None),
+            resolved: AtomicBool::new(false),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    pub fn addr(&self) -> Option<Arc<NodeAddr>> {
+        self.read().as_ref().map(|epoch| epoch.addr.clone())
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Option<Epoch>> {
+        self.current.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Points the master at `addr` with a fresh, empty pool. Never waits on the network.
+    /// Returns false when it already pointed there.
+    pub fn switch_to(&self, addr: NodeAddr, config: &Arc<Config>, threads: &Arc<ScheduledThreadPool>) -> bool {
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if current.as_ref().is_some_and(|epoch| *epoch.addr == addr) {
+            return false;
+        }
+        let generation = self.shared.generation.load(Ordering::Acquire) + 1;
+        let addr = Arc::new(addr);
+        let last_connect_error = Arc::new(Mutex::new(None));
+        let manager = DataManager {
+            redis: redis::Client::open(connection_info(&addr)).expect("a TCP address is a valid client"),
+            addr: addr.clone(),
+            generation,
+            master: self.shared.clone(),
+            config: config.clone(),
+            last_connect_error: last_connect_error.clone(),
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(config.pool_size)
+            .min_idle(Some(0))
+            .test_on_check_out(false)
+            .max_lifetime(None)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .connection_timeout(config.pool_wait.max(Duration::from_millis(2)))
+            .thread_pool(threads.clone())
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(manager);
+        // Bump before publishing: a conn of the old epoch returned from now on is stale.
+        self.shared.generation.store(generation, Ordering::Release);
+        let old = current.replace(Epoch {
+            addr,
+            generation,
+            pool,
+            last_connect_error,
+        });
+        drop(current);
+        // Idle connections of the old address close here, outside the lock.
+        drop(old);
+        self.resolved.store(true, Ordering::Release);
+        true
+    }
+
+    /// Drops the pool: idle connections close now, checked-out ones when they come back.
+    pub fn shut(&self) {
+        let old = self.current.write().unwrap_or_else(|p| p.into_inner()).take();
+        drop(old);
+    }
+
+    /// Checks out a connection to the current master.
+    pub fn checkout(&self, wait: Duration) -> Result<Conn> {
+        let (pool, generation, addr, last_error) = {
+            let current = self.read();
+            let Some(epoch) = current.as_ref() else {
+                return Err(Error::closed());
+            };
+            // Fast path: an idle connection, without cloning the pool handle.
+            if let Some(pooled) = epoch.pool.try_get() {
+                return Ok(Conn {
+                    pooled,
+                    generation: epoch.generation,
+                    master: self.shared.clone(),
+                });
+            }
+            (
+                epoch.pool.clone(),
+                epoch.generation,
+                epoch.addr.clone(),
+                epoch.last_connect_error.clone(),
+            )
+        };
+        let start = Instant::now();
+        let deadline = start + wait;
+        let slice = Duration::from_millis(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match pool.get_timeout(left.min(slice)) {
+                Ok(pooled) => {
+                    return Ok(Conn {
+                        pooled,
+                        generation,
+                        master: self.shared.clone(),
+                    })
+                }
+                Err(_) => {
+                    let failure = last_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let fresh = failure.as_ref().is_some_and(|(at, _)| *at >= start);
+                    if fresh || left <= slice {
+                        return Err(self.checkout_error(failure.map(|(_, e)| e), &addr, wait));
+                    }
+                    if self.generation() != generation {
+                        // The master moved while we waited: wait on the new pool instead.
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        return self.checkout(left);
+                    }
+                }
+            }
+        }
+    }
+
+    fn checkout_error(&self, connect_error: Option<Error>, addr: &NodeAddr, wait: Duration) -> Error {
+        let err = connect_error.unwrap_or_else(|| {
+            Error::new(
+                ErrorKind::PoolTimeout,
+                format!(
+                    "no free connection to master \"{}\" at {addr} within {} ms (all in use)",
+                    self.name(),
+                    wait.as_millis()
+                ),
+            )
+        });
+        if self.shared.sentinels_up.load(Ordering::Relaxed) == 0 {
+            err.with_sentinel_down()
+        } else {
+            err
+        }
+    }
+
+    pub fn stats(&self) -> (u32, u32) {
+        match self.read().as_ref() {
+            Some(epoch) => {
+                let state = epoch.pool.state();
+                (state.connections, state.idle_connections)
+            }
+            None => (0, 0),
+        }
+    }
+}
+
+fn connection_info(addr: &NodeAddr) -> redis::ConnectionInfo {
+    use redis::IntoConnectionInfo;
+    let info = redis::ConnectionAddr::Tcp(addr.host.clone(), addr.port)
+        .into_connection_info()
+        .expect("a TCP address always converts");
+    info.set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true))
+        .set_redis_settings(redis::RedisConnectionInfo::default().set_skip_set_lib_name())
+}
+
+/// A connection checked out of a master's pool. Dropping it puts it back, or closes it when it
+/// is broken or its master has moved since it was handed out.
+pub struct Conn {
+    pooled: r2d2::PooledConnection<DataManager>,
+    generation: u64,
+    master: Arc<MasterShared>,
+}
+
+impl Conn {
+    /// Runs one command. A top-level error reply is an `Err` of kind SERVER or READONLY;
+    /// error replies nested in arrays stay values (`Value::ServerError`).
+    pub fn command(&mut self, args: &[&[u8]]) -> Result<Value> {
+        if args.is_empty() {
+            return Err(Error::invalid("a command needs at least one argument"));
+        }
+        let master = &self.master;
+        self.pooled.command(args, master)
+    }
+
+    /// Sends every command in one write and reads every reply. Error replies are
+    /// `Value::ServerError` elements; an I/O failure fails the whole call and breaks the conn.
+    pub fn pipeline(&mut self, commands: &[&[&[u8]]]) -> Result<Vec<Value>> {
+        if commands.iter().any(|args| args.is_empty()) {
+            return Err(Error::invalid("every pipelined command needs at least one argument"));
+        }
+        let master = &self.master;
+        self.pooled.pipeline(commands, master)
+    }
+
+    /// Closes the connection when it comes back instead of reusing it.
+    pub fn mark_broken(&mut self) {
+        self.pooled.broken = true;
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.pooled.broken || !self.pooled.redis.is_open()
+    }
+
+    /// The generation of the master's address this conn was opened for.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// True when the master has moved since this conn was handed out.
+    pub fn is_stale(&self) -> bool {
+        self.generation != self.master.generation.load(Ordering::Acquire)
+    }
+
+    pub fn addr(&self) -> &NodeAddr {
+        &self.pooled.addr
+    }
+
+    pub fn master_name(&self) -> &str {
+        &self.master.name
+    }
+}

@@ -1,0 +1,328 @@
+//! Talking to one sentinel: a link with bounded waits, the queries the client needs, and pure
+//! parsers for what sentinels answer and publish.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use crate::config::{NodeAddr, SentinelAddr};
+use crate::error::{Error, Result};
+use crate::resp::{encode_command, parse_frame, Frame};
+
+/// A socket to a sentinel. A clone of it lets another thread shut the link down at once.
+#[derive(Debug)]
+pub enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn connect(addr: &SentinelAddr, timeout: Duration) -> io::Result<Stream> {
+        match addr {
+            SentinelAddr::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
+            SentinelAddr::Tcp(node) => {
+                let mut last_err = io::Error::new(io::ErrorKind::NotFound, "host has no address");
+                for sock_addr in (node.host.as_str(), node.port).to_socket_addrs()? {
+                    match TcpStream::connect_timeout(&sock_addr, timeout) {
+                        Ok(tcp) => {
+                            tcp.set_nodelay(true)?;
+                            return Ok(Stream::Tcp(tcp));
+                        }
+                        Err(err) => last_err = err,
+                    }
+                }
+                Err(last_err)
+            }
+        }
+    }
+
+    pub fn try_clone(&self) -> io::Result<Stream> {
+        match self {
+            Stream::Tcp(s) => s.try_clone().map(Stream::Tcp),
+            Stream::Unix(s) => s.try_clone().map(Stream::Unix),
+        }
+    }
+
+    /// Wakes any thread blocked on this socket and fails its next call.
+    pub fn shutdown(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            Stream::Unix(s) => s.shutdown(Shutdown::Both),
+        };
+    }
+
+    fn set_timeouts(&self, read: Duration, write: Duration) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => {
+                s.set_read_timeout(Some(read))?;
+                s.set_write_timeout(Some(write))
+            }
+            Stream::Unix(s) => {
+                s.set_read_timeout(Some(read))?;
+                s.set_write_timeout(Some(write))
+            }
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One connection to one sentinel, used either for queries or for a subscription.
+pub struct SentinelLink {
+    addr: SentinelAddr,
+    stream: Stream,
+    buf: Vec<u8>,
+    timeout: Duration,
+}
+
+impl SentinelLink {
+    /// Connects within `timeout`; every later query is bounded by `timeout` too.
+    pub fn connect(addr: &SentinelAddr, timeout: Duration) -> Result<Self> {
+        let stream = Stream::connect(addr, timeout)
+            .and_then(|s| s.set_timeouts(timeout, timeout).map(|()| s))
+            .map_err(|e| Error::sentinel(format!("cannot connect to sentinel {addr}: {e}")))?;
+        Ok(SentinelLink {
+            addr: addr.clone(),
+            stream,
+            buf: Vec::with_capacity(512),
+            timeout,
+        })
+    }
+
+    pub fn addr(&self) -> &SentinelAddr {
+        &self.addr
+    }
+
+    pub fn shutdown_handle(&self) -> Result<Stream> {
+        self.stream.try_clone().map_err(|e| self.fail(e))
+    }
+
+    fn fail(&self, err: impl std::fmt::Display) -> Error {
+        Error::sentinel(format!("sentinel {}: {err}", self.addr))
+    }
+
+    pub fn send(&mut self, args: &[&[u8]]) -> Result<()> {
+        let mut out = Vec::with_capacity(64);
+        encode_command(&mut out, args);
+        self.stream.write_all(&out).map_err(|e| self.fail(e))
+    }
+
+    /// Reads one frame, waiting at most `wait`; `Ok(None)` when none arrived in time.
+    /// Bytes of a frame cut by the timeout stay buffered for the next call.
+    pub fn read_frame(&mut self, wait: Duration) -> Result<Option<Frame>> {
+        let deadline = Instant::now() + wait;
+        let mut chunk = [0u8; 4096];
+        loop {
+            match parse_frame(&self.buf) {
+                Ok(Some((frame, used))) => {
+                    self.buf.drain(..used);
+                    return Ok(Some(frame));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(self.fail(format!("protocol error: {}", e.0))),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.set_read_timeout(left)?;
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(self.fail("connection closed")),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if is_timeout(&e) => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    fn set_read_timeout(&self, wait: Duration) -> Result<()> {
+        let wait = wait.max(Duration::from_millis(1));
+        match &self.stream {
+            Stream::Tcp(s) => s.set_read_timeout(Some(wait)),
+            Stream::Unix(s) => s.set_read_timeout(Some(wait)),
+        }
+        .map_err(|e| self.fail(e))
+    }
+
+    /// Sends a command and waits for its reply; an error reply is a SENTINEL error.
+    pub fn query(&mut self, args: &[&[u8]]) -> Result<Frame> {
+        self.send(args)?;
+        match self.read_frame(self.timeout)? {
+            Some(Frame::Error(msg)) => Err(self.fail(format!(
+                "{} answered with an error: {msg}",
+                String::from_utf8_lossy(args.first().copied().unwrap_or_default())
+            ))),
+            Some(frame) => Ok(frame),
+            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
+        }
+    }
+
+    /// `SENTINEL GET-MASTER-ADDR-BY-NAME`: `None` when the sentinel does not monitor `name`.
+    pub fn master_addr(&mut self, name: &str) -> Result<Option<NodeAddr>> {
+        let frame = self.query(&[b"SENTINEL", b"get-master-addr-by-name", name.as_bytes()])?;
+        parse_master_addr(&frame).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+    }
+
+    /// `SENTINEL SENTINELS`: the other sentinels watching `name`.
+    pub fn other_sentinels(&mut self, name: &str) -> Result<Vec<NodeAddr>> {
+        let frame = self.query(&[b"SENTINEL", b"sentinels", name.as_bytes()])?;
+        parse_sentinels(&frame).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+    }
+}
+
+pub fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+/// The reply of `SENTINEL GET-MASTER-ADDR-BY-NAME`: `[ip, port]`, or nil for an unknown name.
+pub fn parse_master_addr(frame: &Frame) -> Result<Option<NodeAddr>, String> {
+    match frame {
+        Frame::Nil => Ok(None),
+        Frame::Array(items) if items.is_empty() => Ok(None),
+        Frame::Array(items) if items.len() == 2 => {
+            let host = items[0].as_text().filter(|h| !h.is_empty());
+            let port = items[1].as_text().and_then(NodeAddr::parse_port);
+            match (host, port) {
+                (Some(host), Some(port)) => Ok(Some(NodeAddr::new(host, port))),
+                _ => Err(format!("bad address in reply {frame:?}")),
+            }
+        }
+        other => Err(format!("unexpected reply {other:?}")),
+    }
+}
+
+/// The reply of `SENTINEL SENTINELS`: one flat field/value list per sentinel.
+pub fn parse_sentinels(frame: &Frame) -> Result<Vec<NodeAddr>, String> {
+    let Frame::Array(entries) = frame else {
+        return Err(format!("unexpected reply {frame:?}"));
+    };
+    let mut found = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let Frame::Array(fields) = entry else {
+            return Err(format!("unexpected entry {entry:?}"));
+        };
+        let field = |key: &str| {
+            fields
+                .chunks(2)
+                .find(|pair| pair[0].as_text() == Some(key))
+                .and_then(|pair| pair.get(1))
+                .and_then(Frame::as_text)
+        };
+        match (field("ip"), field("port").and_then(NodeAddr::parse_port)) {
+            (Some(ip), Some(port)) => found.push(NodeAddr::new(ip, port)),
+            _ => return Err(format!("sentinel entry without ip/port: {entry:?}")),
+        }
+    }
+    Ok(found)
+}
+
+/// What a sentinel publishes that the client acts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>`
+    SwitchMaster {
+        name: String,
+        old: NodeAddr,
+        new: NodeAddr,
+    },
+}
+
+/// The channels a watcher subscribes to.
+pub const EVENT_CHANNELS: &[&str] = &["+switch-master"];
+
+/// Parses a published event; `None` for channels or payloads the client does not act on.
+pub fn parse_event(channel: &str, payload: &str) -> Option<Event> {
+    let words: Vec<&str> = payload.split_ascii_whitespace().collect();
+    match (channel, words.as_slice()) {
+        ("+switch-master", [name, old_ip, old_port, new_ip, new_port]) => Some(Event::SwitchMaster {
+            name: (*name).to_owned(),
+            old: NodeAddr::new(*old_ip, NodeAddr::parse_port(old_port)?),
+            new: NodeAddr::new(*new_ip, NodeAddr::parse_port(new_port)?),
+        }),
+        _ => None,
+    }
+}
+
+/// A pub/sub push: `["message", channel, payload]`.
+pub fn parse_message(frame: &Frame) -> Option<(&str, &str)> {
+    match frame {
+        Frame::Array(items) if items.len() == 3 && items[0].as_text() == Some("message") => {
+            Some((items[1].as_text()?, items[2].as_text()?))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Frame {
+        Frame::Bulk(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn master_addr_replies() {
+        let ok = Frame::Array(vec![bulk("127.0.0.1"), bulk("6380")]);
+        assert_eq!(parse_master_addr(&ok), Ok(Some(NodeAddr::new("127.0.0.1", 6380))));
+        assert_eq!(parse_master_addr(&Frame::Nil), Ok(None));
+        assert!(parse_master_addr(&Frame::Array(vec![bulk("h"), bulk("0")])).is_err());
+        assert!(parse_master_addr(&Frame::Integer(1)).is_err());
+    }
+
+    #[test]
+    fn sentinels_reply() {
+        let entry = |ip: &str, port: &str| {
+            Frame::Array(vec![bulk("name"), bulk("x"), bulk("ip"), bulk(ip), bulk("port"), bulk(port)])
+        };
+        let frame = Frame::Array(vec![entry("10.0.0.1", "26380"), entry("::1", "26381")]);
+        assert_eq!(
+            parse_sentinels(&frame).unwrap(),
+            vec![NodeAddr::new("10.0.0.1", 26380), NodeAddr::new("::1", 26381)]
+        );
+        assert!(parse_sentinels(&Frame::Array(vec![Frame::Array(vec![bulk("ip")])])).is_err());
+    }
+
+    #[test]
+    fn switch_master_event() {
+        assert_eq!(
+            parse_event("+switch-master", "mymaster 127.0.0.1 6379 127.0.0.1 6380"),
+            Some(Event::SwitchMaster {
+                name: "mymaster".into(),
+                old: NodeAddr::new("127.0.0.1", 6379),
+                new: NodeAddr::new("127.0.0.1", 6380),
+            })
+        );
+        assert_eq!(parse_event("+switch-master", "mymaster 127.0.0.1 6379"), None);
+        assert_eq!(parse_event("+sdown", "master m 127.0.0.1 6379"), None);
+    }
+
+    #[test]
+    fn messages() {
+        let frame = Frame::Array(vec![bulk("message"), bulk("+switch-master"), bulk("m a 1 b 2")]);
+        assert_eq!(parse_message(&frame), Some(("+switch-master", "m a 1 b 2")));
+        let pong = Frame::Array(vec![bulk("pong"), bulk("")]);
+        assert_eq!(parse_message(&pong), None);
+    }
+}

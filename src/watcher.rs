@@ -1,0 +1,249 @@
+//! One thread per known sentinel, subscribed to its events.
+//!
+//! A watcher subscribes first and asks second, so nothing published between the two is missed.
+//! After every (re)connect it re-asks where each master is, because events may have been lost
+//! while the link was down. A silent link is PINGed, and dropped when still silent.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::client::Shared;
+use crate::config::SentinelAddr;
+use crate::error::Result;
+use crate::sentinel::{parse_event, parse_message, Event, SentinelLink, Stream, EVENT_CHANNELS};
+
+/// A stop flag that sleeping threads can wait on.
+#[derive(Default)]
+pub(crate) struct StopSignal {
+    stopped: AtomicBool,
+    lock: Mutex<()>,
+    cond: Condvar,
+}
+
+impl StopSignal {
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    pub fn stop(&self) {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.stopped.store(true, Ordering::Release);
+        self.cond.notify_all();
+    }
+
+    /// Sleeps for `wait` or until stopped; returns true when stopped.
+    pub fn sleep(&self, wait: Duration) -> bool {
+        let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (_guard, _) = self
+            .cond
+            .wait_timeout_while(guard, wait, |_| !self.is_stopped())
+            .unwrap_or_else(|p| p.into_inner());
+        self.is_stopped()
+    }
+}
+
+/// The watcher threads of one client, and the sockets close must cut.
+#[derive(Default)]
+pub(crate) struct Watchers {
+    state: Mutex<WatcherState>,
+}
+
+#[derive(Default)]
+struct WatcherState {
+    stopped: bool,
+    known: HashSet<SentinelAddr>,
+    threads: Vec<JoinHandle<()>>,
+    /// One slot per watcher: the socket it is blocked on, if any.
+    sockets: Vec<Arc<Mutex<Option<Stream>>>>,
+}
+
+impl Watchers {
+    /// Starts a watcher for `addr` unless one exists or the client is closing.
+    pub fn add(&self, shared: &Arc<Shared>, addr: SentinelAddr) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.stopped || !state.known.insert(addr.clone()) {
+            return;
+        }
+        let socket = Arc::new(Mutex::new(None));
+        state.sockets.push(socket.clone());
+        let shared = shared.clone();
+        let name = format!("sentinel-watch-{}", state.threads.len());
+        let spawned = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || Watcher { shared, addr, socket }.run());
+        match spawned {
+            Ok(handle) => state.threads.push(handle),
+            Err(_) => {
+                // Out of threads: the sentinels already being watched keep the client informed.
+                state.sockets.pop();
+            }
+        }
+    }
+
+    /// Cuts every link and joins every watcher. The caller has already raised the stop signal.
+    pub fn stop_and_join(&self) {
+        let (threads, sockets) = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.stopped = true;
+            (std::mem::take(&mut state.threads), std::mem::take(&mut state.sockets))
+        };
+        for socket in &sockets {
+            if let Some(stream) = socket.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                stream.shutdown();
+            }
+        }
+        for handle in threads {
+            let _ = handle.join();
+        }
+    }
+}
+
+struct Watcher {
+    shared: Arc<Shared>,
+    addr: SentinelAddr,
+    socket: Arc<Mutex<Option<Stream>>>,
+}
+
+const BACKOFF_START: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+impl Watcher {
+    fn run(self) {
+        let mut backoff = BACKOFF_START;
+        while !self.shared.stop.is_stopped() {
+            let mut was_up = false;
+            let _ = self.watch(&mut was_up);
+            self.set_socket(None);
+            if was_up {
+                backoff = BACKOFF_START;
+            }
+            if self.shared.stop.sleep(backoff) {
+                break;
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    fn set_socket(&self, stream: Option<Stream>) {
+        *self.socket.lock().unwrap_or_else(|p| p.into_inner()) = stream;
+        // A close that raced with us has already swept the slots: cut our own link.
+        if self.shared.stop.is_stopped() {
+            if let Some(stream) = self.socket.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                stream.shutdown();
+            }
+        }
+    }
+
+    /// Runs one link until it fails or the client closes.
+    fn watch(&self, was_up: &mut bool) -> Result<()> {
+        let timeout = self.shared.config.sentinel_timeout;
+        let keepalive = self.shared.config.sentinel_keepalive;
+        let mut sub = SentinelLink::connect(&self.addr, timeout)?;
+        self.set_socket(Some(sub.shutdown_handle()?));
+        let mut args: Vec<&[u8]> = vec![b"SUBSCRIBE"];
+        args.extend(EVENT_CHANNELS.iter().map(|c| c.as_bytes()));
+        sub.send(&args)?;
+        for _ in EVENT_CHANNELS {
+            if sub.read_frame(timeout)?.is_none() {
+                return Err(crate::error::Error::sentinel(format!(
+                    "sentinel {}: no SUBSCRIBE confirmation within {timeout:?}",
+                    self.addr
+                )));
+            }
+        }
+        let _up = LinkUp::new(&self.shared);
+        *was_up = true;
+        self.refresh_from_sentinel();
+
+        let mut last_heard = Instant::now();
+        let mut ping_sent = false;
+        while !self.shared.stop.is_stopped() {
+            match sub.read_frame(keepalive)? {
+                Some(frame) => {
+                    last_heard = Instant::now();
+                    ping_sent = false;
+                    if let Some((channel, payload)) = parse_message(&frame) {
+                        if let Some(event) = parse_event(channel, payload) {
+                            self.handle(event);
+                        }
+                    }
+                }
+                None if last_heard.elapsed() >= keepalive * 3 => {
+                    return Err(crate::error::Error::sentinel(format!(
+                        "sentinel {} silent for {:?}",
+                        self.addr,
+                        last_heard.elapsed()
+                    )));
+                }
+                None if !ping_sent => {
+                    sub.send(&[b"PING"])?;
+                    ping_sent = true;
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks this sentinel where every master is and which other sentinels exist.
+    fn refresh_from_sentinel(&self) {
+        let Ok(mut link) = SentinelLink::connect(&self.addr, self.shared.config.sentinel_timeout) else {
+            return;
+        };
+        for index in 0..self.shared.masters.len() {
+            let name = self.shared.masters[index].name().to_owned();
+            if let Ok(Some(addr)) = link.master_addr(&name) {
+                self.shared.apply_master_addr(index, addr);
+            }
+            if let Ok(others) = link.other_sentinels(&name) {
+                for other in others {
+                    self.shared.watchers.add(&self.shared, SentinelAddr::Tcp(other));
+                }
+            }
+        }
+    }
+
+    fn handle(&self, event: Event) {
+        match event {
+            Event::SwitchMaster { name, old, new } => {
+                let Some(index) = self.shared.master_index(&name) else {
+                    return;
+                };
+                let current = self.shared.masters[index].addr();
+                match current.as_deref() {
+                    Some(cur) if *cur == new => {} // already there: a duplicate announcement
+                    Some(cur) if *cur == old => self.shared.apply_master_addr(index, new),
+                    // We missed a step, or this announcement is stale: ask instead of guessing.
+                    _ => self.reask(index, &name),
+                }
+            }
+        }
+    }
+
+    fn reask(&self, index: usize, name: &str) {
+        if let Ok(mut link) = SentinelLink::connect(&self.addr, self.shared.config.sentinel_timeout) {
+            if let Ok(Some(addr)) = link.master_addr(name) {
+                self.shared.apply_master_addr(index, addr);
+            }
+        }
+    }
+}
+
+/// Counts a link as up for as long as it lives.
+struct LinkUp<'a>(&'a Shared);
+
+impl<'a> LinkUp<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared.sentinels_up.fetch_add(1, Ordering::AcqRel);
+        LinkUp(shared)
+    }
+}
+
+impl Drop for LinkUp<'_> {
+    fn drop(&mut self) {
+        self.0.sentinels_up.fetch_sub(1, Ordering::AcqRel);
+    }
+}
