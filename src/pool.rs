@@ -339,6 +339,17 @@ pub struct Conn {
     master: Arc<MasterShared>,
 }
 
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("master", &self.master.name)
+            .field("addr", &self.pooled.addr)
+            .field("generation", &self.generation)
+            .field("broken", &self.pooled.broken)
+            .finish()
+    }
+}
+
 impl Conn {
     /// Runs one command. A top-level error reply is an `Err` of kind SERVER or READONLY;
     /// error replies nested in arrays stay values (`Value::ServerError`).
