@@ -1,0 +1,75 @@
+# redis-sentinel: build, test, demo, bench, install.
+CARGO   ?= cargo
+PYTHON  ?= python3
+CC      ?= cc
+CXX     ?= c++
+PREFIX  ?= /usr/local
+RELEASE := target/release
+LIBDIR  := $(CURDIR)/$(RELEASE)
+CFLAGS  ?= -O2 -g
+C_WARN  := -std=c99 -Wall -Wextra -pedantic -Werror
+BUILD   := build
+LDLIBS  := -L$(LIBDIR) -Wl,-rpath,$(LIBDIR) -lredis_sentinel -lpthread
+
+.PHONY: all lib header test test-rust test-c test-python header-check demo bench install lint clean
+
+all: lib
+
+lib:
+	$(CARGO) build --release
+
+# Regenerates include/redis_sentinel.h from src/ffi.
+header:
+	REDIS_SENTINEL_WRITE_HEADER=1 $(CARGO) build --release
+
+test: test-rust header-check test-c test-python
+
+test-rust:
+	$(CARGO) test
+
+header-check: lib
+	$(CARGO) test --test header
+	@git diff --exit-code -- include/redis_sentinel.h || (echo "include/redis_sentinel.h differs from the committed one" && exit 1)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/test_sentinel: tests/c/test_sentinel.c include/redis_sentinel.h lib | $(BUILD)
+	$(CC) $(C_WARN) -Wno-overlength-strings $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
+
+$(BUILD)/header_cpp: tests/c/header_cpp.cpp include/redis_sentinel.h lib | $(BUILD)
+	$(CXX) -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude $< -o $@ $(LDLIBS)
+
+$(BUILD)/header_c99.o: include/redis_sentinel.h | $(BUILD)
+	echo '#include "redis_sentinel.h"' | $(CC) $(C_WARN) -Iinclude -x c -c - -o $@
+
+test-c: $(BUILD)/test_sentinel $(BUILD)/header_cpp $(BUILD)/header_c99.o
+	$(BUILD)/header_cpp
+	tests/c/run.sh $(BUILD)/test_sentinel
+
+test-python: lib
+	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so PYTHONPATH=bindings/python \
+	  $(PYTHON) -m pytest -q tests/python
+
+$(BUILD)/demo: examples/demo.c include/redis_sentinel.h lib | $(BUILD)
+	$(CC) $(C_WARN) $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
+
+demo: $(BUILD)/demo
+	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so PYTHONPATH=bindings/python \
+	  $(PYTHON) examples/demo.py --c-demo $(BUILD)/demo
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/redis_sentinel.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(RELEASE)/libredis_sentinel.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(RELEASE)/libredis_sentinel.a $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$(grep -m1 '^version' Cargo.toml | cut -d'\"' -f2)|" \
+	  redis-sentinel.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/redis-sentinel.pc
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

@@ -1,0 +1,461 @@
+/* C harness: the C API against a real topology started by tests/c/run.sh.
+ * Reads SENTINEL_ADDR, SENTINEL_SOCKET, NAMES, TOPOLOGY_DIR and TOPOLOGY_SCRIPT from the
+ * environment. Prints one line per check and ends with "N passed, N failed". */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redis_sentinel.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                          \
+  do {                                                            \
+    if (cond) {                                                   \
+      passed++;                                                   \
+    } else {                                                      \
+      failed++;                                                   \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                               \
+      fprintf(stderr, "\n");                                      \
+    }                                                             \
+  } while (0)
+
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  if (!v) {
+    fprintf(stderr, "missing environment variable %s\n", name);
+    exit(2);
+  }
+  return v;
+}
+
+static const char *NAME = "mymaster";
+static const char *names_one[] = {"mymaster"};
+
+static sentinel_client *new_client(size_t pool_size) {
+  sentinel_error *err = NULL;
+  sentinel_client *c = sentinel_client_new("tcp", env("SENTINEL_ADDR"), pool_size, names_one, 1, &err);
+  if (!c) {
+    fprintf(stderr, "client_new failed: %s\n", sentinel_error_message(err));
+    exit(2);
+  }
+  return c;
+}
+
+/* Runs a command of NUL-terminated words; returns the reply or NULL with *err set. */
+static sentinel_reply *cmd(sentinel_conn *conn, sentinel_error **err, int argc, const char **argv) {
+  return sentinel_command_argv(conn, (size_t)argc, argv, NULL, err);
+}
+
+static long long integer_cmd(sentinel_conn *conn, int argc, const char **argv) {
+  sentinel_error *err = NULL;
+  sentinel_reply *r = cmd(conn, &err, argc, argv);
+  long long v = -1;
+  if (r && r->type == SENTINEL_REPLY_INTEGER) v = r->integer;
+  if (err) fprintf(stderr, "  %s: %s\n", argv[0], sentinel_error_message(err));
+  sentinel_reply_free(r);
+  sentinel_error_free(err);
+  return v;
+}
+
+static long long client_id(sentinel_conn *conn) {
+  const char *argv[] = {"CLIENT", "ID"};
+  return integer_cmd(conn, 2, argv);
+}
+
+static int conn_port(sentinel_conn *conn) {
+  const char *argv[] = {"CONFIG", "GET", "port"};
+  sentinel_error *err = NULL;
+  sentinel_reply *r = cmd(conn, &err, 3, argv);
+  int port = -1;
+  if (r && r->type == SENTINEL_REPLY_ARRAY && r->elements == 2) port = atoi(r->element[1]->str);
+  sentinel_reply_free(r);
+  sentinel_error_free(err);
+  return port;
+}
+
+static int is_master(sentinel_conn *conn) {
+  const char *argv[] = {"ROLE"};
+  sentinel_error *err = NULL;
+  sentinel_reply *r = cmd(conn, &err, 1, argv);
+  int yes = r && r->type == SENTINEL_REPLY_ARRAY && strcmp(r->element[0]->str, "master") == 0;
+  sentinel_reply_free(r);
+  sentinel_error_free(err);
+  return yes;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int topology(const char *verb, const char *extra, char *out, size_t out_len) {
+  char command[1024];
+  snprintf(command, sizeof command, "python3 %s %s --dir %s %s", env("TOPOLOGY_SCRIPT"), verb,
+           env("TOPOLOGY_DIR"), extra ? extra : "");
+  FILE *p = popen(command, "r");
+  if (!p) return -1;
+  size_t n = out ? fread(out, 1, out_len - 1, p) : 0;
+  if (out) out[n] = 0;
+  else {
+    char sink[256];
+    while (fread(sink, 1, sizeof sink, p) > 0) {}
+  }
+  return pclose(p);
+}
+
+static void test_bad_inputs(void) {
+  sentinel_error *err = NULL;
+  const char *addr = env("SENTINEL_ADDR");
+  const char *bad_utf8[] = {"\xff\xfe"};
+  const char *null_name[] = {NULL};
+  struct {
+    const char *what, *network, *address;
+    size_t pool;
+    const char *const *names;
+    size_t len;
+  } cases[] = {
+      {"NULL network", NULL, addr, 1, names_one, 1},
+      {"NULL address", "tcp", NULL, 1, names_one, 1},
+      {"bad network", "udp", addr, 1, names_one, 1},
+      {"bad address", "tcp", "no-port", 1, names_one, 1},
+      {"port 0", "tcp", "127.0.0.1:0", 1, names_one, 1},
+      {"pool size 0", "tcp", addr, 0, names_one, 1},
+      {"NULL names", "tcp", addr, 1, NULL, 1},
+      {"no names", "tcp", addr, 1, names_one, 0},
+      {"NULL name", "tcp", addr, 1, null_name, 1},
+      {"non-UTF-8 name", "tcp", addr, 1, bad_utf8, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    err = NULL;
+    sentinel_client *c = sentinel_client_new(cases[i].network, cases[i].address, cases[i].pool,
+                                             cases[i].names, cases[i].len, &err);
+    CHECK(c == NULL, "%s: got a client", cases[i].what);
+    CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "%s: kind %d (%s)",
+          cases[i].what, sentinel_error_get_kind(err), sentinel_error_message(err));
+    CHECK(strlen(sentinel_error_message(err)) > 0, "%s: empty message", cases[i].what);
+    CHECK(!sentinel_error_is_sentinel(err), "%s", cases[i].what);
+    sentinel_error_free(err);
+  }
+  /* err may be NULL */
+  CHECK(sentinel_client_new(NULL, NULL, 0, NULL, 0, NULL) == NULL, "NULL everything");
+
+  /* unknown to the sentinel, and no sentinel at all */
+  const char *unknown[] = {"no-such-master"};
+  err = NULL;
+  CHECK(sentinel_client_new("tcp", addr, 1, unknown, 1, &err) == NULL, "unknown master");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_UNKNOWN_MASTER, "kind %d",
+        sentinel_error_get_kind(err));
+  CHECK(strstr(sentinel_error_message(err), "no-such-master") != NULL, "%s", sentinel_error_message(err));
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_client_new("tcp", "127.0.0.1:1", 1, names_one, 1, &err) == NULL, "no sentinel");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_SENTINEL, "kind %d", sentinel_error_get_kind(err));
+  CHECK(sentinel_error_is_sentinel(err), "is_sentinel");
+  CHECK(!sentinel_error_is_readonly(err), "is_readonly");
+  sentinel_error_free(err);
+
+  /* error accessors, frees, puts and close take NULL */
+  CHECK(sentinel_error_get_kind(NULL) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind of NULL");
+  CHECK(sentinel_error_message(NULL) != NULL && sentinel_error_message(NULL)[0] == 0, "message of NULL");
+  CHECK(!sentinel_error_is_sentinel(NULL) && !sentinel_error_is_readonly(NULL), "flags of NULL");
+  sentinel_error_free(NULL);
+  sentinel_reply_free(NULL);
+  sentinel_client_close(NULL);
+
+  sentinel_client *c = new_client(2);
+  sentinel_put_master(NULL, NAME, NULL);
+  sentinel_put_master(c, NAME, NULL);
+  sentinel_carefully_put_master(c, NAME, NULL, NULL);
+  sentinel_carefully_put_master(NULL, NULL, NULL, NULL);
+
+  err = NULL;
+  CHECK(sentinel_get_master(NULL, NAME, &err) == NULL, "NULL client");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_get_master(c, NULL, &err) == NULL, "NULL name");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_get_master(c, "\xff", &err) == NULL, "non-UTF-8 name");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_get_master(c, "other", &err) == NULL, "name not given");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_UNKNOWN_MASTER, "kind %d", sentinel_error_get_kind(err));
+  sentinel_error_free(err);
+  CHECK(sentinel_get_master(c, "other", NULL) == NULL, "err NULL");
+
+  sentinel_conn *conn = sentinel_get_master(c, NAME, NULL);
+  CHECK(conn != NULL, "get_master");
+  const char *ping[] = {"PING"};
+  const char *null_arg[] = {"GET", NULL};
+  err = NULL;
+  CHECK(sentinel_command_argv(NULL, 1, ping, NULL, &err) == NULL, "NULL conn");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_command_argv(conn, 0, ping, NULL, &err) == NULL, "argc 0");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_command_argv(conn, 1, NULL, NULL, &err) == NULL, "argv NULL");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_command_argv(conn, 2, null_arg, NULL, &err) == NULL, "argv[1] NULL");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  CHECK(strstr(sentinel_error_message(err), "argv[1]") != NULL, "%s", sentinel_error_message(err));
+  sentinel_error_free(err);
+  /* the conn is still good after bad arguments */
+  sentinel_reply *r = sentinel_command_argv(conn, 1, ping, NULL, NULL);
+  CHECK(r && r->type == SENTINEL_REPLY_STATUS && strcmp(r->str, "PONG") == 0, "PING after bad args");
+  sentinel_reply_free(r);
+  sentinel_put_master(c, NAME, conn);
+  sentinel_client_close(c);
+}
+
+static void test_reply_types(void) {
+  sentinel_client *c = new_client(2);
+  sentinel_error *err = NULL;
+  sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+  CHECK(conn && !err, "get_master");
+
+  const char *set_argv[] = {"SET", "bin\0key", "a\0b\r\nc"};
+  size_t set_len[] = {3, 7, 6};
+  sentinel_reply *r = sentinel_command_argv(conn, 3, set_argv, set_len, &err);
+  CHECK(r && r->type == SENTINEL_REPLY_STATUS && r->len == 2 && strcmp(r->str, "OK") == 0, "status OK");
+  sentinel_reply_free(r);
+
+  const char *get_argv[] = {"GET", "bin\0key"};
+  size_t get_len[] = {3, 7};
+  r = sentinel_command_argv(conn, 2, get_argv, get_len, &err);
+  CHECK(r && r->type == SENTINEL_REPLY_STRING && r->len == 6 && memcmp(r->str, "a\0b\r\nc", 7) == 0,
+        "binary string with NUL (terminated)");
+  sentinel_reply_free(r);
+
+  const char *missing[] = {"GET", "no-such-key"};
+  r = cmd(conn, &err, 2, missing);
+  CHECK(r && r->type == SENTINEL_REPLY_NIL && !err, "nil");
+  sentinel_reply_free(r);
+
+  const char *incr[] = {"INCRBY", "n", "-5"};
+  r = cmd(conn, &err, 3, incr);
+  CHECK(r && r->type == SENTINEL_REPLY_INTEGER && r->integer == -5, "integer");
+  sentinel_reply_free(r);
+
+  const char *rpush[] = {"RPUSH", "list", "x", "", "z"};
+  sentinel_reply_free(cmd(conn, &err, 5, rpush));
+  const char *lrange[] = {"LRANGE", "list", "0", "-1"};
+  r = cmd(conn, &err, 4, lrange);
+  CHECK(r && r->type == SENTINEL_REPLY_ARRAY && r->elements == 3 && r->element[1]->len == 0 &&
+            r->element[1]->str[0] == 0 && strcmp(r->element[2]->str, "z") == 0,
+        "array");
+  sentinel_reply_free(r);
+
+  const char *empty[] = {"LRANGE", "nothing", "0", "-1"};
+  r = cmd(conn, &err, 4, empty);
+  CHECK(r && r->type == SENTINEL_REPLY_ARRAY && r->elements == 0, "empty array");
+  sentinel_reply_free(r);
+
+  const char *set_str[] = {"SET", "str", "x"};
+  sentinel_reply_free(cmd(conn, &err, 3, set_str));
+  const char *multi[] = {"MULTI"}, *bad_incr[] = {"INCR", "str"}, *ok_set[] = {"SET", "o", "1"}, *exec[] = {"EXEC"};
+  sentinel_reply_free(cmd(conn, &err, 1, multi));
+  sentinel_reply_free(cmd(conn, &err, 2, bad_incr));
+  sentinel_reply_free(cmd(conn, &err, 3, ok_set));
+  r = cmd(conn, &err, 1, exec);
+  CHECK(r && r->type == SENTINEL_REPLY_ARRAY && r->elements == 2 &&
+            r->element[0]->type == SENTINEL_REPLY_ERROR &&
+            strncmp(r->element[0]->str, "ERR", 3) == 0 && r->element[1]->type == SENTINEL_REPLY_STATUS,
+        "nested error inside EXEC");
+  CHECK(err == NULL, "no top-level error for EXEC");
+  sentinel_reply_free(r);
+
+  /* a top-level error reply: NULL + SERVER, and the conn is kept */
+  long long id = client_id(conn);
+  const char *wrongtype[] = {"LPUSH", "str", "x"};
+  r = cmd(conn, &err, 3, wrongtype);
+  CHECK(r == NULL && sentinel_error_get_kind(err) == SENTINEL_ERROR_SERVER, "SERVER kind %d",
+        sentinel_error_get_kind(err));
+  CHECK(strncmp(sentinel_error_message(err), "WRONGTYPE", 9) == 0, "%s", sentinel_error_message(err));
+  CHECK(!sentinel_error_is_readonly(err), "not readonly");
+  sentinel_carefully_put_master(c, NAME, conn, err);
+  sentinel_error_free(err);
+  err = NULL;
+  conn = sentinel_get_master(c, NAME, &err);
+  CHECK(client_id(conn) == id, "SERVER error keeps the connection");
+
+  /* READONLY closes it */
+  const char *readonly[] = {"EVAL", "return redis.error_reply('READONLY You can\\'t write against a read only replica.')", "0"};
+  r = cmd(conn, &err, 3, readonly);
+  CHECK(r == NULL && sentinel_error_get_kind(err) == SENTINEL_ERROR_READONLY, "READONLY kind %d",
+        sentinel_error_get_kind(err));
+  CHECK(sentinel_error_is_readonly(err), "is_readonly");
+  sentinel_carefully_put_master(c, NAME, conn, err);
+  sentinel_error_free(err);
+  err = NULL;
+  conn = sentinel_get_master(c, NAME, &err);
+  long long id2 = client_id(conn);
+  CHECK(id2 != id && id2 > 0, "READONLY closes the connection (%lld vs %lld)", id2, id);
+
+  /* CLIENT KILL: IO error, and carefully_put closes it */
+  sentinel_conn *killer = sentinel_get_master(c, NAME, &err);
+  char idtext[32];
+  snprintf(idtext, sizeof idtext, "%lld", id2);
+  const char *kill[] = {"CLIENT", "KILL", "ID", idtext};
+  CHECK(integer_cmd(killer, 4, kill) == 1, "CLIENT KILL");
+  sentinel_put_master(c, NAME, killer);
+  const char *ping[] = {"PING"};
+  r = cmd(conn, &err, 1, ping);
+  CHECK(r == NULL && sentinel_error_get_kind(err) == SENTINEL_ERROR_IO, "IO kind %d: %s",
+        sentinel_error_get_kind(err), sentinel_error_message(err));
+  sentinel_carefully_put_master(c, NAME, conn, err);
+  sentinel_error_free(err);
+  err = NULL;
+  sentinel_conn *a = sentinel_get_master(c, NAME, &err);
+  sentinel_conn *b = sentinel_get_master(c, NAME, &err);
+  long long ida = client_id(a), idb = client_id(b);
+  CHECK(ida != id2 && idb != id2, "killed connection not reused");
+  sentinel_put_master(c, NAME, a);
+  sentinel_put_master(c, NAME, b);
+  sentinel_client_close(c);
+}
+
+struct incr_job {
+  sentinel_client *client;
+  int failures;
+};
+
+static void *incr_worker(void *arg) {
+  struct incr_job *job = arg;
+  const char *incr[] = {"INCR", "c-counter"};
+  for (int i = 0; i < 2000; i++) {
+    sentinel_error *err = NULL;
+    sentinel_conn *conn = sentinel_get_master(job->client, NAME, &err);
+    if (!conn) {
+      job->failures++;
+      sentinel_error_free(err);
+      continue;
+    }
+    sentinel_reply *r = sentinel_command_argv(conn, 2, incr, NULL, &err);
+    if (!r) job->failures++;
+    sentinel_reply_free(r);
+    sentinel_carefully_put_master(job->client, NAME, conn, err);
+    sentinel_error_free(err);
+  }
+  return NULL;
+}
+
+static void test_threads(void) {
+  sentinel_client *c = new_client(4);
+  pthread_t threads[8];
+  struct incr_job jobs[8];
+  for (int i = 0; i < 8; i++) {
+    jobs[i].client = c;
+    jobs[i].failures = 0;
+    pthread_create(&threads[i], NULL, incr_worker, &jobs[i]);
+  }
+  int failures = 0;
+  for (int i = 0; i < 8; i++) {
+    pthread_join(threads[i], NULL);
+    failures += jobs[i].failures;
+  }
+  CHECK(failures == 0, "%d failures", failures);
+  sentinel_conn *conn = sentinel_get_master(c, NAME, NULL);
+  const char *get[] = {"GET", "c-counter"};
+  sentinel_reply *r = cmd(conn, NULL, 2, get);
+  CHECK(r && r->type == SENTINEL_REPLY_STRING && strcmp(r->str, "16000") == 0, "8 x 2000 INCR = %s",
+        r ? r->str : "(null)");
+  sentinel_reply_free(r);
+  /* close with a conn still checked out frees it too */
+  sentinel_client_close(c);
+}
+
+static void test_failover(void) {
+  sentinel_client *c = new_client(4);
+  sentinel_error *err = NULL;
+  sentinel_conn *before = sentinel_get_master(c, NAME, &err);
+  long long before_id = client_id(before);
+  int old_port = conn_port(before);
+  char out[256] = {0};
+  int rc = topology("failover", "--name mymaster", out, sizeof out);
+  CHECK(rc == 0, "failover command");
+  char *p = strstr(out, "NEW_PORT=");
+  int new_port = p ? atoi(p + 9) : -1;
+  CHECK(new_port > 0 && new_port != old_port, "new port %d (old %d)", new_port, old_port);
+  /* the client follows by itself, within a bounded time */
+  double start = now_s();
+  int followed = 0;
+  while (now_s() - start < 10 && !followed) {
+    sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+    if (conn && conn_port(conn) == new_port) followed = 1;
+    sentinel_put_master(c, NAME, conn);
+    if (!followed) usleep(10000);
+  }
+  CHECK(followed, "client followed the failover");
+  sentinel_put_master(c, NAME, before); /* taken before the switch: must be closed */
+  for (int i = 0; i < 8; i++) {
+    sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+    CHECK(conn_port(conn) == new_port, "conn %d on the new master", i);
+    CHECK(is_master(conn), "conn %d answers ROLE master", i);
+    CHECK(client_id(conn) != before_id || conn_port(conn) != old_port, "old conn not reused");
+    sentinel_put_master(c, NAME, conn);
+  }
+  sentinel_client_close(c);
+}
+
+static void test_sentinel_restart(void) {
+  sentinel_client *c = new_client(2);
+  sentinel_error *err = NULL;
+  CHECK(topology("kill-sentinel", "--index 0", NULL, 0) == 0, "kill sentinel");
+  int ok = 0;
+  const char *incr[] = {"INCR", "during-outage"};
+  for (int i = 0; i < 100; i++) {
+    sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+    sentinel_reply *r = conn ? cmd(conn, &err, 2, incr) : NULL;
+    if (r) ok++;
+    sentinel_reply_free(r);
+    sentinel_carefully_put_master(c, NAME, conn, err);
+    sentinel_error_free(err);
+    err = NULL;
+    usleep(5000);
+  }
+  CHECK(ok == 100, "commands kept working while the sentinel was down (%d/100)", ok);
+  CHECK(topology("restart-sentinel", "--index 0", NULL, 0) == 0, "restart sentinel");
+  sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+  CHECK(conn != NULL, "get_master after restart");
+  sentinel_put_master(c, NAME, conn);
+  sentinel_client_close(c);
+}
+
+static void test_unix_socket(void) {
+  sentinel_error *err = NULL;
+  sentinel_client *c = sentinel_client_new("unix", env("SENTINEL_SOCKET"), 1, names_one, 1, &err);
+  CHECK(c != NULL, "unix socket client: %s", sentinel_error_message(err));
+  sentinel_error_free(err);
+  sentinel_conn *conn = sentinel_get_master(c, NAME, NULL);
+  CHECK(is_master(conn), "unix: conn to master");
+  sentinel_put_master(c, NAME, conn);
+  sentinel_client_close(c);
+}
+
+int main(void) {
+  CHECK(strcmp(sentinel_version(), "0.1.0") == 0, "version %s", sentinel_version());
+  test_bad_inputs();
+  test_reply_types();
+  test_threads();
+  test_unix_socket();
+  test_sentinel_restart();
+  test_failover();
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
