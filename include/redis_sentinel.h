@@ -238,6 +238,16 @@ struct sentinel_reply *sentinel_command_argv(struct sentinel_conn *conn,
                                              struct sentinel_error **err);
 
 /*
+ Makes `conn` close, instead of going back to the pool, when it is put back. For errors the
+ library cannot see: an application timeout, or an exception in the middle of a MULTI.
+ NULL is a no-op. Does not take ownership of `conn`.
+
+ # Safety
+ `conn` is NULL or a checked-out conn used by no other thread.
+ */
+void sentinel_conn_mark_broken(struct sentinel_conn *conn);
+
+/*
  The kind of `err`. A NULL `err` gives SENTINEL_ERROR_INVALID_ARGUMENT.
 
  # Safety

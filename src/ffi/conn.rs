@@ -100,3 +100,19 @@ pub unsafe extern "C" fn sentinel_command_argv(
         Ok(sentinel_reply::from_value(value))
     })
 }
+
+/// Makes `conn` close, instead of going back to the pool, when it is put back. For errors the
+/// library cannot see: an application timeout, or an exception in the middle of a MULTI.
+/// NULL is a no-op. Does not take ownership of `conn`.
+///
+/// # Safety
+/// `conn` is NULL or a checked-out conn used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_conn_mark_broken(conn: *mut sentinel_conn) {
+    super::boundary_void(|| {
+        // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
+        if let Ok(Some(conn)) = unsafe { mut_arg(conn, "conn") }.map(|c| c.conn.as_mut()) {
+            conn.mark_broken();
+        }
+    });
+}

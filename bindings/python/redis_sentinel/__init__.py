@@ -1,0 +1,302 @@
+"""redis_sentinel: a Redis Sentinel client that follows failovers by itself.
+
+    client = redis_sentinel.Client("tcp", "127.0.0.1:26379", pool_size=10, names=["bucket0"])
+    with client.master("bucket0") as conn:
+        conn.cmd("SET", "foo", 1)
+    client.close()
+"""
+
+import contextlib
+import ctypes
+import enum
+import threading
+from ctypes import byref, c_char_p, c_size_t
+from typing import Any, Iterable, Iterator, Optional, Union
+
+from ._lib import ConnPtr, ErrorPtr, lib
+
+__all__ = ["Client", "Conn", "Error", "ErrorKind", "version"]
+
+Arg = Union[str, bytes, bytearray, memoryview, int, float]
+
+
+class ErrorKind(enum.IntEnum):
+    INVALID_ARGUMENT = 1
+    SENTINEL = 2
+    UNKNOWN_MASTER = 3
+    IO = 4
+    POOL_TIMEOUT = 5
+    READONLY = 6
+    SERVER = 7
+    AUTH = 8
+    CLOSED = 9
+    INTERNAL = 10
+
+
+# Kinds after which a connection may be reused; any other error closes it on careful put-back.
+_HARMLESS = (ErrorKind.SERVER, ErrorKind.INVALID_ARGUMENT, ErrorKind.UNKNOWN_MASTER)
+
+
+class Error(Exception):
+    """An error from the client. ``kind`` is an ErrorKind; ``str(e)`` is the message."""
+
+    def __init__(self, kind: int, message: str, is_sentinel: bool = False,
+                 is_readonly: Optional[bool] = None):
+        super().__init__(message)
+        self.kind = ErrorKind(kind)
+        self.message = message
+        self.is_sentinel = is_sentinel
+        self.is_readonly = self.kind == ErrorKind.READONLY if is_readonly is None else is_readonly
+
+    def __repr__(self):
+        return "Error(%s, %r)" % (self.kind.name, self.message)
+
+
+def _take_error(err: ErrorPtr) -> Error:
+    """Copies a native error into an Error and frees the native one."""
+    try:
+        message = (lib.sentinel_error_message(err) or b"").decode("utf-8", "replace")
+        return Error(lib.sentinel_error_get_kind(err), message,
+                     bool(lib.sentinel_error_is_sentinel(err)),
+                     bool(lib.sentinel_error_is_readonly(err)))
+    finally:
+        lib.sentinel_error_free(err)
+
+
+def _closed() -> Error:
+    return Error(ErrorKind.CLOSED, "the client is closed")
+
+
+def version() -> str:
+    """The native library's version, "MAJOR.MINOR.PATCH"."""
+    return lib.sentinel_version().decode()
+
+
+def _encode(arg: Arg) -> bytes:
+    if isinstance(arg, bytes):
+        return arg
+    if isinstance(arg, str):
+        return arg.encode("utf-8")
+    if isinstance(arg, bool):
+        raise Error(ErrorKind.INVALID_ARGUMENT,
+                    "bool argument %r: pass an int or a string instead" % arg)
+    if isinstance(arg, int):
+        return str(arg).encode()
+    if isinstance(arg, float):
+        return repr(arg).encode()
+    if isinstance(arg, (bytearray, memoryview)):
+        return bytes(arg)
+    raise Error(ErrorKind.INVALID_ARGUMENT,
+                "argument of type %s: use str, bytes, int or float" % type(arg).__name__)
+
+
+STRING, ARRAY, INTEGER, NIL, STATUS, ERROR, DOUBLE, BOOL, MAP, SET, PUSH, BIGNUM, VERB = (
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14)
+
+
+def _convert(ptr) -> Any:
+    r = ptr.contents
+    t = r.type
+    if t == STRING:
+        return ctypes.string_at(r.str, r.len)
+    if t == INTEGER:
+        return r.integer
+    if t == NIL:
+        return None
+    if t == STATUS:
+        return ctypes.string_at(r.str, r.len).decode("utf-8", "replace")
+    if t in (ARRAY, SET, PUSH):
+        return [_convert(r.element[i]) for i in range(r.elements)]
+    if t == MAP:
+        items = [_convert(r.element[i]) for i in range(r.elements)]
+        return {_hashable(items[i]): items[i + 1] for i in range(0, len(items), 2)}
+    if t == ERROR:
+        text = ctypes.string_at(r.str, r.len).decode("utf-8", "replace")
+        kind = ErrorKind.READONLY if text.startswith("READONLY") else ErrorKind.SERVER
+        return Error(kind, text)
+    if t == DOUBLE:
+        return r.dval
+    if t == BOOL:
+        return bool(r.integer)
+    if t == BIGNUM:
+        return int(ctypes.string_at(r.str, r.len))
+    if t == VERB:
+        return ctypes.string_at(r.str, r.len).decode("utf-8", "replace")
+    raise Error(ErrorKind.INTERNAL, "unknown reply type %d" % t)
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+class Client:
+    """A Sentinel client: one pool per master name, following failovers by itself.
+
+    Safe to share between threads. Every call after ``close()`` raises Error(CLOSED).
+    """
+
+    def __init__(self, network: str, address: str, pool_size: int = 10,
+                 names: Iterable[str] = ()):
+        self._ptr = None
+        self._closed = False
+        self._busy = 0
+        self._idle = threading.Condition(threading.Lock())
+        names = list(names)
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
+            raise Error(ErrorKind.INVALID_ARGUMENT, "pool_size must be a positive int, got %r" % (pool_size,))
+        for name in names:
+            if not isinstance(name, str):
+                raise Error(ErrorKind.INVALID_ARGUMENT, "master names must be str, got %r" % (name,))
+        if not isinstance(network, str) or not isinstance(address, str):
+            raise Error(ErrorKind.INVALID_ARGUMENT, "network and address must be str")
+        encoded = [n.encode("utf-8") for n in names]
+        array = (c_char_p * max(1, len(encoded)))(*encoded)
+        err = ErrorPtr()
+        ptr = lib.sentinel_client_new(network.encode(), address.encode(), pool_size, array,
+                                      len(encoded), byref(err))
+        if not ptr:
+            raise _take_error(err)
+        self._ptr = ptr
+        self.names = names
+
+    # A native call runs inside _enter/_leave so close() can wait for calls in flight.
+    def _enter(self):
+        with self._idle:
+            if self._closed:
+                raise _closed()
+            self._busy += 1
+        return self._ptr
+
+    def _leave(self):
+        with self._idle:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def get_master(self, name: str) -> "Conn":
+        """Checks out a connection to the current master of ``name``."""
+        encoded = _name(name)
+        ptr = self._enter()
+        try:
+            err = ErrorPtr()
+            conn = lib.sentinel_get_master(ptr, encoded, byref(err))
+            if not conn:
+                raise _take_error(err)
+            return Conn(self, name, conn)
+        finally:
+            self._leave()
+
+    def put_master(self, name: str, conn: "Conn") -> None:
+        """Puts ``conn`` back; it is closed instead if it is broken or its master moved."""
+        self.carefully_put_master(name, conn, None)
+
+    def carefully_put_master(self, name: str, conn: "Conn", err: Optional[BaseException]) -> None:
+        """Puts ``conn`` back, closing it unless ``err`` is None or a harmless error
+        (a SERVER error reply, or a bad argument that never reached the server)."""
+        if not isinstance(conn, Conn) or conn._client is not self:
+            raise Error(ErrorKind.INVALID_ARGUMENT, "conn was not checked out of this client")
+        ptr = self._enter()
+        try:
+            handle, conn._ptr = conn._ptr, None
+            if handle is None:
+                return  # already put back
+            if err is not None and not (isinstance(err, Error) and err.kind in _HARMLESS):
+                lib.sentinel_conn_mark_broken(handle)
+            lib.sentinel_put_master(ptr, _name(name), handle)
+        finally:
+            self._leave()
+
+    @contextlib.contextmanager
+    def master(self, name: str) -> Iterator["Conn"]:
+        """Checks out a connection and carefully puts it back when the block ends."""
+        conn = self.get_master(name)
+        err = None
+        try:
+            yield conn
+        except BaseException as e:
+            err = e
+            raise
+        finally:
+            if not self._closed:
+                self.carefully_put_master(name, conn, err)
+
+    def close(self) -> None:
+        """Stops background threads and closes every connection. Closing twice is a no-op."""
+        with self._idle:
+            if self._closed:
+                return
+            self._closed = True
+            while self._busy:
+                self._idle.wait()
+            ptr, self._ptr = self._ptr, None
+        if ptr:
+            lib.sentinel_client_close(ptr)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        # At interpreter shutdown module globals may already be gone: never raise here.
+        try:
+            if self._ptr is not None and not self._closed:
+                self.close()
+        except Exception:
+            pass
+
+
+def _name(name: str) -> bytes:
+    if not isinstance(name, str):
+        raise Error(ErrorKind.INVALID_ARGUMENT, "master name must be str, got %r" % (name,))
+    return name.encode("utf-8")
+
+
+class Conn:
+    """One checked-out connection. Use it from one thread at a time; put it back when done."""
+
+    __slots__ = ("_client", "_ptr", "name")
+
+    def __init__(self, client: Client, name: str, ptr: ConnPtr):
+        self._client = client
+        self._ptr = ptr
+        self.name = name
+
+    def _handle(self):
+        if self._client._closed:
+            raise _closed()
+        if self._ptr is None:
+            raise Error(ErrorKind.INVALID_ARGUMENT, "conn was already put back")
+        return self._ptr
+
+    def cmd(self, *args: Arg) -> Any:
+        """Runs one command and returns its reply as Python values."""
+        if not args:
+            raise Error(ErrorKind.INVALID_ARGUMENT, "cmd needs at least one argument")
+        encoded = [_encode(a) for a in args]
+        n = len(encoded)
+        argv = (c_char_p * n)(*encoded)
+        argvlen = (c_size_t * n)(*map(len, encoded))
+        self._handle()
+        self._client._enter()
+        try:
+            handle = self._handle()
+            err = ErrorPtr()
+            reply = lib.sentinel_command_argv(handle, n, argv, argvlen, byref(err))
+            if not reply:
+                raise _take_error(err)
+            try:
+                return _convert(reply)
+            finally:
+                lib.sentinel_reply_free(reply)
+        finally:
+            self._client._leave()
+
+    def __repr__(self):
+        state = "put back" if self._ptr is None else "checked out"
+        return "<Conn %s (%s)>" % (self.name, state)

@@ -1,0 +1,98 @@
+"""Finds libredis_sentinel and declares every C function's signature in one table.
+
+A missing ``restype`` would silently truncate returned pointers to ``int``; a test checks that
+every ``sentinel_*`` function in the header has an entry here.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from ctypes import POINTER, c_bool, c_char_p, c_double, c_int, c_longlong, c_size_t, c_void_p
+
+
+class ClientPtr(c_void_p):
+    """sentinel_client *"""
+
+
+class ConnPtr(c_void_p):
+    """sentinel_conn *"""
+
+
+class ErrorPtr(c_void_p):
+    """sentinel_error *"""
+
+
+class Reply(ctypes.Structure):
+    pass
+
+
+Reply._fields_ = [
+    ("type", c_int),
+    ("integer", c_longlong),
+    ("dval", c_double),
+    ("len", c_size_t),
+    ("str", c_void_p),
+    ("elements", c_size_t),
+    ("element", POINTER(POINTER(Reply))),
+]
+
+ReplyPtr = POINTER(Reply)
+
+FUNCTIONS = {
+    "sentinel_version": (c_char_p, []),
+    "sentinel_client_new": (ClientPtr, [c_char_p, c_char_p, c_size_t, POINTER(c_char_p), c_size_t,
+                                        POINTER(ErrorPtr)]),
+    "sentinel_client_close": (None, [ClientPtr]),
+    "sentinel_get_master": (ConnPtr, [ClientPtr, c_char_p, POINTER(ErrorPtr)]),
+    "sentinel_put_master": (None, [ClientPtr, c_char_p, ConnPtr]),
+    "sentinel_carefully_put_master": (None, [ClientPtr, c_char_p, ConnPtr, ErrorPtr]),
+    "sentinel_conn_mark_broken": (None, [ConnPtr]),
+    "sentinel_command_argv": (ReplyPtr, [ConnPtr, c_size_t, POINTER(c_char_p), POINTER(c_size_t),
+                                         POINTER(ErrorPtr)]),
+    "sentinel_reply_free": (None, [ReplyPtr]),
+    "sentinel_error_get_kind": (c_int, [ErrorPtr]),
+    "sentinel_error_message": (c_char_p, [ErrorPtr]),
+    "sentinel_error_is_sentinel": (c_bool, [ErrorPtr]),
+    "sentinel_error_is_readonly": (c_bool, [ErrorPtr]),
+    "sentinel_error_free": (None, [ErrorPtr]),
+}
+
+LIB_NAME = "libredis_sentinel.dylib" if sys.platform == "darwin" else "libredis_sentinel.so"
+
+
+def candidate_paths():
+    """Where the library is looked for, in order."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    repo = os.path.abspath(os.path.join(here, "..", "..", ".."))
+    paths = []
+    if os.environ.get("REDIS_SENTINEL_LIB"):
+        paths.append(os.environ["REDIS_SENTINEL_LIB"])
+    paths.append(os.path.join(here, LIB_NAME))
+    paths.append(os.path.join(repo, "target", "release", LIB_NAME))
+    paths.append(os.path.join(repo, "target", "debug", LIB_NAME))
+    return paths
+
+
+def load():
+    tried = []
+    for path in candidate_paths():
+        if os.path.exists(path):
+            return _declare(ctypes.CDLL(path))
+        tried.append(path)
+    found = ctypes.util.find_library("redis_sentinel")
+    if found:
+        return _declare(ctypes.CDLL(found))
+    raise OSError("libredis_sentinel not found; set REDIS_SENTINEL_LIB to its path (tried: %s, "
+                  "then the system library path)" % ", ".join(tried))
+
+
+def _declare(lib):
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        func = getattr(lib, name)
+        func.restype = restype
+        func.argtypes = argtypes
+    return lib
+
+
+lib = load()

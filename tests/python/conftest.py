@@ -1,0 +1,27 @@
+import os
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from topology import Topology  # noqa: E402
+
+
+def _topology(request, **kwargs):
+    base = tempfile.mkdtemp(prefix="redis-sentinel-py-")
+    topo = Topology(base, **kwargs)
+    request.addfinalizer(topo.stop)
+    return topo.start()
+
+
+@pytest.fixture(scope="session")
+def topo(request):
+    """A shared topology that tests must not fail over: masters a and b, one replica each."""
+    return _topology(request, names=("a", "b"), replicas=1, sentinels=1)
+
+
+@pytest.fixture
+def failover_topo(request):
+    """A fresh topology per test, for tests that fail over or kill things."""
+    return _topology(request, names=("mymaster",), replicas=2, sentinels=3)

@@ -1,0 +1,223 @@
+import gc
+import re
+import threading
+import time
+
+import pytest
+
+import redis_sentinel
+from redis_sentinel import Error, ErrorKind
+from redis_sentinel._lib import FUNCTIONS
+from topology import resp_command
+
+HEADER = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..",
+                                    "include", "redis_sentinel.h")
+
+
+@pytest.fixture
+def client(topo):
+    c = redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=2, names=["a", "b"])
+    yield c
+    c.close()
+
+
+def test_every_header_function_is_declared():
+    with open(HEADER) as f:
+        declared = set(re.findall(r"\b(sentinel_\w+)\(", f.read()))
+    assert declared == set(FUNCTIONS)
+
+
+def test_version():
+    assert re.fullmatch(r"\d+\.\d+\.\d+", redis_sentinel.version())
+
+
+@pytest.mark.parametrize("kwargs, text", [
+    (dict(network="udp"), "network"),
+    (dict(address="nohost"), "address"),
+    (dict(pool_size=0), "pool size"),
+    (dict(names=[]), "names"),
+    (dict(names=[1]), "names"),
+    (dict(pool_size="x"), "pool_size"),
+])
+def test_bad_arguments(topo, kwargs, text):
+    args = dict(network="tcp", address=topo.sentinel_addr, pool_size=1, names=["a"])
+    args.update(kwargs)
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client(args["network"], args["address"], pool_size=args["pool_size"],
+                              names=args["names"])
+    assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+    assert text in str(info.value)
+
+
+def test_unknown_and_unreachable(topo, client):
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", topo.sentinel_addr, names=["nope"])
+    assert info.value.kind == ErrorKind.UNKNOWN_MASTER and "nope" in str(info.value)
+    with pytest.raises(Error) as info:
+        client.get_master("c")
+    assert info.value.kind == ErrorKind.UNKNOWN_MASTER
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", "127.0.0.1:1", names=["a"])
+    assert info.value.kind == ErrorKind.SENTINEL and info.value.is_sentinel
+
+
+def test_reply_mapping(client):
+    with client.master("a") as conn:
+        assert conn.cmd("SET", "k", b"v\x00\r\n") == "OK"
+        assert conn.cmd("GET", "k") == b"v\x00\r\n"
+        assert conn.cmd("GET", "missing") is None
+        assert conn.cmd("INCRBY", "n", 5) == 5
+        assert conn.cmd("INCRBYFLOAT", "f", 1.5) == b"1.5"
+        assert conn.cmd("PING") == "PONG"
+        conn.cmd("DEL", "l")
+        conn.cmd("RPUSH", "l", "x", "", 3)
+        assert conn.cmd("LRANGE", "l", 0, -1) == [b"x", b"", b"3"]
+        conn.cmd("SET", "s", "x")
+        conn.cmd("MULTI")
+        conn.cmd("INCR", "s")
+        conn.cmd("SET", "o", 1)
+        result = conn.cmd("EXEC")
+        assert isinstance(result[0], Error) and result[0].kind == ErrorKind.SERVER
+        assert result[1] == "OK"
+        with pytest.raises(Error) as info:
+            conn.cmd("GET", True)
+        assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+        with pytest.raises(Error):
+            conn.cmd()
+
+
+def client_id(conn):
+    return conn.cmd("CLIENT", "ID")
+
+
+def test_server_error_keeps_readonly_closes(topo, client):
+    conn = client.get_master("a")
+    first = client_id(conn)
+    err = None
+    try:
+        conn.cmd("LPUSH", "k", "x")
+    except Error as e:
+        err = e
+    assert err.kind == ErrorKind.SERVER and str(err).startswith("WRONGTYPE")
+    client.carefully_put_master("a", conn, err)
+    with client.master("a") as conn:
+        assert client_id(conn) == first
+        with pytest.raises(Error) as info:
+            conn.cmd("EVAL", "return redis.error_reply('READONLY fake')", 0)
+        assert info.value.is_readonly and info.value.kind == ErrorKind.READONLY
+    with client.master("a") as conn:
+        second = client_id(conn)
+        assert second != first
+    # killed by the server: IO, and the conn is not reused
+    resp_command(topo.masters["a"].port, "CLIENT", "KILL", "ID", second)
+    conn = client.get_master("a")
+    other = client.get_master("a")
+    ids = {client_id(other)}
+    client.put_master("a", other)
+    try:
+        ids.add(client_id(conn))
+    except Error as e:
+        assert e.kind == ErrorKind.IO
+        client.carefully_put_master("a", conn, e)
+    else:
+        client.put_master("a", conn)
+    with client.master("a") as c1, client.master("a") as c2:
+        assert second not in {client_id(c1), client_id(c2)}
+
+
+def test_put_back_conn_is_unusable(client):
+    conn = client.get_master("b")
+    client.put_master("b", conn)
+    with pytest.raises(Error) as info:
+        conn.cmd("PING")
+    assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+    client.put_master("b", conn)  # twice: harmless
+
+
+def test_threads_count_exactly(client):
+    with client.master("a") as conn:
+        conn.cmd("DEL", "counter")
+    errors = []
+
+    def work():
+        for _ in range(2000):
+            try:
+                with client.master("a") as conn:
+                    conn.cmd("INCR", "counter")
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with client.master("a") as conn:
+        assert conn.cmd("GET", "counter") == b"16000"
+
+
+def test_calls_after_close_raise_closed(topo):
+    client = redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=1, names=["a"])
+    conn = client.get_master("a")
+    client.close()
+    client.close()
+    for call in (lambda: client.get_master("a"), lambda: conn.cmd("PING"),
+                 lambda: client.put_master("a", conn),
+                 lambda: client.carefully_put_master("a", conn, None)):
+        with pytest.raises(Error) as info:
+            call()
+        assert info.value.kind == ErrorKind.CLOSED
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=1, names=["a"]) as c:
+        with c.master("a") as conn:
+            assert conn.cmd("PING") == "PONG"
+    assert c.closed
+
+
+def test_garbage_collected_client_closes(topo):
+    client = redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=1, names=["a"])
+    client.get_master("a")
+    del client
+    gc.collect()
+
+
+def test_unix_socket(topo):
+    with redis_sentinel.Client("unix", topo.sentinel_socket(), names=["b"]) as client:
+        with client.master("b") as conn:
+            assert conn.cmd("ROLE")[0] == b"master"
+
+
+def test_forced_failover_followed(failover_topo):
+    topo = failover_topo
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=4, names=["mymaster"]) as client:
+        before = client.get_master("mymaster")
+        before_id = client_id(before)
+        old, new = topo.failover("mymaster")
+        deadline = time.monotonic() + 10
+        while True:
+            with client.master("mymaster") as conn:
+                if int(conn.cmd("CONFIG", "GET", "port")[1]) == new:
+                    break
+            assert time.monotonic() < deadline, "client did not follow the failover"
+            time.sleep(0.01)
+        client.put_master("mymaster", before)
+        for _ in range(6):
+            with client.master("mymaster") as conn:
+                assert conn.cmd("ROLE")[0] == b"master"
+                assert int(conn.cmd("CONFIG", "GET", "port")[1]) == new
+        clients = resp_command(old, "CLIENT", "LIST")
+        assert "id=%d " % before_id not in clients
+
+
+def test_sentinel_killed_and_restarted(failover_topo):
+    topo = failover_topo
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=2, names=["mymaster"]) as client:
+        for s in topo.sentinels:
+            s.kill()
+        for i in range(100):
+            with client.master("mymaster") as conn:
+                conn.cmd("SET", "k", i)
+        for i in range(len(topo.sentinels)):
+            topo.restart_sentinel(i)
+        with client.master("mymaster") as conn:
+            assert conn.cmd("GET", "k") == b"99"
