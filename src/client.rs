@@ -39,7 +39,11 @@ impl Shared {
         if self.stop.is_stopped() {
             return;
         }
-        let threads = self.threads.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let threads = self
+            .threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(threads) = threads {
             self.masters[index].switch_to(addr, &self.config, &threads);
         }
@@ -68,7 +72,10 @@ impl Client {
                 None => {
                     return Err(Error::new(
                         ErrorKind::UnknownMaster,
-                        format!("sentinel {} does not monitor a master named \"{name}\"", link.addr()),
+                        format!(
+                            "sentinel {} does not monitor a master named \"{name}\"",
+                            link.addr()
+                        ),
                     ))
                 }
             }
@@ -106,7 +113,9 @@ impl Client {
             shared.watchers.add(&shared, addr);
         }
         for addr in other_sentinels {
-            shared.watchers.add(&shared, crate::config::SentinelAddr::Tcp(addr));
+            shared
+                .watchers
+                .add(&shared, crate::config::SentinelAddr::Tcp(addr));
         }
         Ok(Client {
             shared,
@@ -202,7 +211,11 @@ impl Client {
         for master in &shared.masters {
             master.shut();
         }
-        let threads = shared.threads.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let threads = shared
+            .threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(threads) = threads {
             // The last handle goes when no checked-out conn still holds its pool.
             if Arc::strong_count(&threads) == 1 {
@@ -228,7 +241,10 @@ fn connect_any_sentinel(config: &Config) -> Result<SentinelLink> {
             Err(err) => failures.push(err.to_string()),
         }
     }
-    Err(Error::sentinel(format!("no sentinel reachable: {}", failures.join("; "))))
+    Err(Error::sentinel(format!(
+        "no sentinel reachable: {}",
+        failures.join("; ")
+    )))
 }
 
 /// Counts threads down as they exit, so close can wait for threads it cannot join.

@@ -55,7 +55,9 @@ impl NodeAddr {
     pub fn parse(address: &str) -> Result<Self> {
         let bad = |why: &str| Error::invalid(format!("address \"{address}\" {why}"));
         let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-            let (host, rest) = rest.split_once(']').ok_or_else(|| bad("has no closing ']'"))?;
+            let (host, rest) = rest
+                .split_once(']')
+                .ok_or_else(|| bad("has no closing ']'"))?;
             let port = rest
                 .strip_prefix(':')
                 .ok_or_else(|| bad("has no port after ']'"))?;
@@ -65,7 +67,9 @@ impl NodeAddr {
                 .rsplit_once(':')
                 .ok_or_else(|| bad("is not host:port"))?;
             if host.contains(':') {
-                return Err(bad("is an IPv6 address without brackets: write [addr]:port"));
+                return Err(bad(
+                    "is an IPv6 address without brackets: write [addr]:port",
+                ));
             }
             (host, port)
         };
@@ -152,7 +156,9 @@ impl Config {
                 )));
             }
             if self.masters[..i].contains(name) {
-                return Err(Error::invalid(format!("master name \"{name}\" is given twice")));
+                return Err(Error::invalid(format!(
+                    "master name \"{name}\" is given twice"
+                )));
             }
         }
         let durations = [
@@ -178,15 +184,26 @@ mod tests {
 
     #[test]
     fn parses_tcp_ipv4_ipv6_and_names() {
-        assert_eq!(NodeAddr::parse("127.0.0.1:26379").unwrap(), NodeAddr::new("127.0.0.1", 26379));
-        assert_eq!(NodeAddr::parse("[::1]:26379").unwrap(), NodeAddr::new("::1", 26379));
-        assert_eq!(NodeAddr::parse("redis.local:1").unwrap(), NodeAddr::new("redis.local", 1));
+        assert_eq!(
+            NodeAddr::parse("127.0.0.1:26379").unwrap(),
+            NodeAddr::new("127.0.0.1", 26379)
+        );
+        assert_eq!(
+            NodeAddr::parse("[::1]:26379").unwrap(),
+            NodeAddr::new("::1", 26379)
+        );
+        assert_eq!(
+            NodeAddr::parse("redis.local:1").unwrap(),
+            NodeAddr::new("redis.local", 1)
+        );
         assert_eq!(NodeAddr::new("::1", 5).to_string(), "[::1]:5");
     }
 
     #[test]
     fn rejects_bad_addresses() {
-        for bad in ["", "host", "host:", ":1", "h:0", "h:65536", "h:x", "::1:5", "[::1]", "[::1:5", "[]:5"] {
+        for bad in [
+            "", "host", "host:", ":1", "h:0", "h:65536", "h:x", "::1:5", "[::1]", "[::1:5", "[]:5",
+        ] {
             let err = NodeAddr::parse(bad).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad}");
         }
@@ -206,11 +223,21 @@ mod tests {
     #[test]
     fn validates_config() {
         let addr = SentinelAddr::parse("tcp", "127.0.0.1:26379").unwrap();
-        assert!(Config::new(addr.clone(), vec!["m".into()], 1).validate().is_ok());
+        assert!(Config::new(addr.clone(), vec!["m".into()], 1)
+            .validate()
+            .is_ok());
         assert!(Config::new(addr.clone(), vec![], 1).validate().is_err());
-        assert!(Config::new(addr.clone(), vec!["m".into()], 0).validate().is_err());
-        assert!(Config::new(addr.clone(), vec!["".into()], 1).validate().is_err());
-        assert!(Config::new(addr.clone(), vec!["a b".into()], 1).validate().is_err());
-        assert!(Config::new(addr, vec!["m".into(), "m".into()], 1).validate().is_err());
+        assert!(Config::new(addr.clone(), vec!["m".into()], 0)
+            .validate()
+            .is_err());
+        assert!(Config::new(addr.clone(), vec!["".into()], 1)
+            .validate()
+            .is_err());
+        assert!(Config::new(addr.clone(), vec!["a b".into()], 1)
+            .validate()
+            .is_err());
+        assert!(Config::new(addr, vec!["m".into(), "m".into()], 1)
+            .validate()
+            .is_err());
     }
 }

@@ -150,13 +150,20 @@ mod tests {
     fn sentinel_errors_are_flagged() {
         assert!(Error::sentinel("x").is_sentinel());
         assert!(!Error::new(ErrorKind::Io, "x").is_sentinel());
-        assert!(Error::new(ErrorKind::Io, "x").with_sentinel_down().is_sentinel());
+        assert!(Error::new(ErrorKind::Io, "x")
+            .with_sentinel_down()
+            .is_sentinel());
     }
 
     #[test]
     fn only_harmless_errors_keep_a_connection() {
         assert!(!ErrorKind::Server.breaks_connection());
-        for kind in [ErrorKind::Io, ErrorKind::ReadOnly, ErrorKind::Internal, ErrorKind::Auth] {
+        for kind in [
+            ErrorKind::Io,
+            ErrorKind::ReadOnly,
+            ErrorKind::Internal,
+            ErrorKind::Auth,
+        ] {
             assert!(kind.breaks_connection(), "{kind}");
         }
     }

@@ -59,12 +59,13 @@ impl r2d2::ManageConnection for DataManager {
                 Ok(redis)
             })
             .map_err(|e| {
-                Error::from_data_node(&e, &self.addr).context(format!(
-                    "cannot connect to master \"{}\"",
-                    self.master.name
-                ))
+                Error::from_data_node(&e, &self.addr)
+                    .context(format!("cannot connect to master \"{}\"", self.master.name))
             });
-        let mut last = self.last_connect_error.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = self
+            .last_connect_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         match result {
             Ok(redis) => {
                 *last = None;
@@ -106,13 +107,20 @@ impl DataConnection {
         for args in commands {
             encode_command(&mut self.packed, args);
         }
-        match self.redis.req_packed_commands(&self.packed, 0, commands.len()) {
+        match self
+            .redis
+            .req_packed_commands(&self.packed, 0, commands.len())
+        {
             Ok(values) => Ok(values),
             Err(err) => Err(self.fail(&err, master)),
         }
     }
 
-    fn check_reply(&mut self, reply: redis::RedisResult<Value>, master: &MasterShared) -> Result<Value> {
+    fn check_reply(
+        &mut self,
+        reply: redis::RedisResult<Value>,
+        master: &MasterShared,
+    ) -> Result<Value> {
         match reply {
             Ok(Value::ServerError(err)) => {
                 let text = server_error_text(&err);
@@ -122,7 +130,10 @@ impl DataConnection {
                     _ => return Err(Error::new(ErrorKind::Server, text)),
                 };
                 self.broken = true;
-                Err(Error::new(kind, format!("{} (master \"{}\" at {})", text, master.name, self.addr)))
+                Err(Error::new(
+                    kind,
+                    format!("{} (master \"{}\" at {})", text, master.name, self.addr),
+                ))
             }
             Ok(value) => Ok(value),
             Err(err) => Err(self.fail(&err, master)),
@@ -131,7 +142,8 @@ impl DataConnection {
 
     fn fail(&mut self, err: &redis::RedisError, master: &MasterShared) -> Error {
         self.broken = true;
-        let err = Error::from_data_node(err, &self.addr).context(format!("master \"{}\"", master.name));
+        let err =
+            Error::from_data_node(err, &self.addr).context(format!("master \"{}\"", master.name));
         if master.sentinels_up.load(Ordering::Relaxed) == 0 {
             err.with_sentinel_down()
         } else {
@@ -195,7 +207,12 @@ impl Master {
 
     /// Points the master at `addr` with a fresh, empty pool. Never waits on the network.
     /// Returns false when it already pointed there.
-    pub fn switch_to(&self, addr: NodeAddr, config: &Arc<Config>, threads: &Arc<ScheduledThreadPool>) -> bool {
+    pub fn switch_to(
+        &self,
+        addr: NodeAddr,
+        config: &Arc<Config>,
+        threads: &Arc<ScheduledThreadPool>,
+    ) -> bool {
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         if current.as_ref().is_some_and(|epoch| *epoch.addr == addr) {
             return false;
@@ -204,7 +221,8 @@ impl Master {
         let addr = Arc::new(addr);
         let last_connect_error = Arc::new(Mutex::new(None));
         let manager = DataManager {
-            redis: redis::Client::open(connection_info(&addr)).expect("a TCP address is a valid client"),
+            redis: redis::Client::open(connection_info(&addr))
+                .expect("a TCP address is a valid client"),
             addr: addr.clone(),
             generation,
             master: self.shared.clone(),
@@ -238,7 +256,11 @@ impl Master {
 
     /// Drops the pool: idle connections close now, checked-out ones when they come back.
     pub fn shut(&self) {
-        let old = self.current.write().unwrap_or_else(|p| p.into_inner()).take();
+        let old = self
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         drop(old);
     }
 
@@ -293,7 +315,12 @@ impl Master {
         }
     }
 
-    fn checkout_error(&self, connect_error: Option<Error>, addr: &NodeAddr, wait: Duration) -> Error {
+    fn checkout_error(
+        &self,
+        connect_error: Option<Error>,
+        addr: &NodeAddr,
+        wait: Duration,
+    ) -> Error {
         let err = connect_error.unwrap_or_else(|| {
             Error::new(
                 ErrorKind::PoolTimeout,
@@ -365,7 +392,9 @@ impl Conn {
     /// `Value::ServerError` elements; an I/O failure fails the whole call and breaks the conn.
     pub fn pipeline(&mut self, commands: &[&[&[u8]]]) -> Result<Vec<Value>> {
         if commands.iter().any(|args| args.is_empty()) {
-            return Err(Error::invalid("every pipelined command needs at least one argument"));
+            return Err(Error::invalid(
+                "every pipelined command needs at least one argument",
+            ));
         }
         let master = &self.master;
         self.pooled.pipeline(commands, master)

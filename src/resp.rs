@@ -71,7 +71,9 @@ impl Parser<'_> {
         std::str::from_utf8(line)
             .ok()
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| ProtocolError(format!("bad integer {:?}", String::from_utf8_lossy(line))))
+            .ok_or_else(|| {
+                ProtocolError(format!("bad integer {:?}", String::from_utf8_lossy(line)))
+            })
     }
 
     fn frame(&mut self, depth: usize) -> Result<Option<(Frame, usize)>, ProtocolError> {

@@ -192,7 +192,10 @@ impl SentinelLink {
 }
 
 pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// The reply of `SENTINEL GET-MASTER-ADDR-BY-NAME`: `[ip, port]`, or nil for an unknown name.
@@ -255,11 +258,13 @@ pub const EVENT_CHANNELS: &[&str] = &["+switch-master"];
 pub fn parse_event(channel: &str, payload: &str) -> Option<Event> {
     let words: Vec<&str> = payload.split_ascii_whitespace().collect();
     match (channel, words.as_slice()) {
-        ("+switch-master", [name, old_ip, old_port, new_ip, new_port]) => Some(Event::SwitchMaster {
-            name: (*name).to_owned(),
-            old: NodeAddr::new(*old_ip, NodeAddr::parse_port(old_port)?),
-            new: NodeAddr::new(*new_ip, NodeAddr::parse_port(new_port)?),
-        }),
+        ("+switch-master", [name, old_ip, old_port, new_ip, new_port]) => {
+            Some(Event::SwitchMaster {
+                name: (*name).to_owned(),
+                old: NodeAddr::new(*old_ip, NodeAddr::parse_port(old_port)?),
+                new: NodeAddr::new(*new_ip, NodeAddr::parse_port(new_port)?),
+            })
+        }
         _ => None,
     }
 }
@@ -285,7 +290,10 @@ mod tests {
     #[test]
     fn master_addr_replies() {
         let ok = Frame::Array(vec![bulk("127.0.0.1"), bulk("6380")]);
-        assert_eq!(parse_master_addr(&ok), Ok(Some(NodeAddr::new("127.0.0.1", 6380))));
+        assert_eq!(
+            parse_master_addr(&ok),
+            Ok(Some(NodeAddr::new("127.0.0.1", 6380)))
+        );
         assert_eq!(parse_master_addr(&Frame::Nil), Ok(None));
         assert!(parse_master_addr(&Frame::Array(vec![bulk("h"), bulk("0")])).is_err());
         assert!(parse_master_addr(&Frame::Integer(1)).is_err());
@@ -294,12 +302,22 @@ mod tests {
     #[test]
     fn sentinels_reply() {
         let entry = |ip: &str, port: &str| {
-            Frame::Array(vec![bulk("name"), bulk("x"), bulk("ip"), bulk(ip), bulk("port"), bulk(port)])
+            Frame::Array(vec![
+                bulk("name"),
+                bulk("x"),
+                bulk("ip"),
+                bulk(ip),
+                bulk("port"),
+                bulk(port),
+            ])
         };
         let frame = Frame::Array(vec![entry("10.0.0.1", "26380"), entry("::1", "26381")]);
         assert_eq!(
             parse_sentinels(&frame).unwrap(),
-            vec![NodeAddr::new("10.0.0.1", 26380), NodeAddr::new("::1", 26381)]
+            vec![
+                NodeAddr::new("10.0.0.1", 26380),
+                NodeAddr::new("::1", 26381)
+            ]
         );
         assert!(parse_sentinels(&Frame::Array(vec![Frame::Array(vec![bulk("ip")])])).is_err());
     }
@@ -314,13 +332,20 @@ mod tests {
                 new: NodeAddr::new("127.0.0.1", 6380),
             })
         );
-        assert_eq!(parse_event("+switch-master", "mymaster 127.0.0.1 6379"), None);
+        assert_eq!(
+            parse_event("+switch-master", "mymaster 127.0.0.1 6379"),
+            None
+        );
         assert_eq!(parse_event("+sdown", "master m 127.0.0.1 6379"), None);
     }
 
     #[test]
     fn messages() {
-        let frame = Frame::Array(vec![bulk("message"), bulk("+switch-master"), bulk("m a 1 b 2")]);
+        let frame = Frame::Array(vec![
+            bulk("message"),
+            bulk("+switch-master"),
+            bulk("m a 1 b 2"),
+        ]);
         assert_eq!(parse_message(&frame), Some(("+switch-master", "m a 1 b 2")));
         let pong = Frame::Array(vec![bulk("pong"), bulk("")]);
         assert_eq!(parse_message(&pong), None);

@@ -71,9 +71,14 @@ impl Watchers {
         state.sockets.push(socket.clone());
         let shared = shared.clone();
         let name = format!("sentinel-watch-{}", state.threads.len());
-        let spawned = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || Watcher { shared, addr, socket }.run());
+        let spawned = std::thread::Builder::new().name(name).spawn(move || {
+            Watcher {
+                shared,
+                addr,
+                socket,
+            }
+            .run()
+        });
         match spawned {
             Ok(handle) => state.threads.push(handle),
             Err(_) => {
@@ -88,7 +93,10 @@ impl Watchers {
         let (threads, sockets) = {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             state.stopped = true;
-            (std::mem::take(&mut state.threads), std::mem::take(&mut state.sockets))
+            (
+                std::mem::take(&mut state.threads),
+                std::mem::take(&mut state.sockets),
+            )
         };
         for socket in &sockets {
             if let Some(stream) = socket.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
@@ -131,7 +139,12 @@ impl Watcher {
         *self.socket.lock().unwrap_or_else(|p| p.into_inner()) = stream;
         // A close that raced with us has already swept the slots: cut our own link.
         if self.shared.stop.is_stopped() {
-            if let Some(stream) = self.socket.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(stream) = self
+                .socket
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
                 stream.shutdown();
             }
         }
@@ -190,7 +203,8 @@ impl Watcher {
 
     /// Asks this sentinel where every master is and which other sentinels exist.
     fn refresh_from_sentinel(&self) {
-        let Ok(mut link) = SentinelLink::connect(&self.addr, self.shared.config.sentinel_timeout) else {
+        let Ok(mut link) = SentinelLink::connect(&self.addr, self.shared.config.sentinel_timeout)
+        else {
             return;
         };
         for index in 0..self.shared.masters.len() {
@@ -200,7 +214,9 @@ impl Watcher {
             }
             if let Ok(others) = link.other_sentinels(&name) {
                 for other in others {
-                    self.shared.watchers.add(&self.shared, SentinelAddr::Tcp(other));
+                    self.shared
+                        .watchers
+                        .add(&self.shared, SentinelAddr::Tcp(other));
                 }
             }
         }
@@ -224,7 +240,8 @@ impl Watcher {
     }
 
     fn reask(&self, index: usize, name: &str) {
-        if let Ok(mut link) = SentinelLink::connect(&self.addr, self.shared.config.sentinel_timeout) {
+        if let Ok(mut link) = SentinelLink::connect(&self.addr, self.shared.config.sentinel_timeout)
+        {
             if let Ok(Some(addr)) = link.master_addr(name) {
                 self.shared.apply_master_addr(index, addr);
             }

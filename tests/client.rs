@@ -5,8 +5,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::ConnectionLike;
 use common::{direct, thread_count, wait_for, Topology};
+use redis::ConnectionLike;
 use redis_sentinel::{Client, Config, Conn, ErrorKind, SentinelAddr, Value};
 
 fn cmd(conn: &mut Conn, args: &[&str]) -> redis_sentinel::Result<Value> {
@@ -35,12 +35,21 @@ fn role(conn: &mut Conn) -> String {
 fn commands_errors_and_connection_reuse() {
     let topo = Topology::start(&["alpha", "beta"], 1, 1);
     let client = topo.client(&["alpha", "beta"], 1);
-    assert_eq!(client.master_addr("alpha").unwrap().port, topo.master_port("alpha"));
-    assert_eq!(client.master_addr("beta").unwrap().port, topo.master_port("beta"));
+    assert_eq!(
+        client.master_addr("alpha").unwrap().port,
+        topo.master_port("alpha")
+    );
+    assert_eq!(
+        client.master_addr("beta").unwrap().port,
+        topo.master_port("beta")
+    );
 
     let mut conn = client.get_master("alpha").unwrap();
     assert_eq!(conn.addr().port, topo.master_port("alpha"));
-    assert_eq!(conn.command(&[b"SET", b"bin\0key", b"v\0\r\nx"]).unwrap(), Value::Okay);
+    assert_eq!(
+        conn.command(&[b"SET", b"bin\0key", b"v\0\r\nx"]).unwrap(),
+        Value::Okay
+    );
     assert_eq!(
         conn.command(&[b"GET", b"bin\0key"]).unwrap(),
         Value::BulkString(b"v\0\r\nx".to_vec())
@@ -54,10 +63,22 @@ fn commands_errors_and_connection_reuse() {
     assert!(err.message().starts_with("ERR"), "{}", err.message());
     client.carefully_put_master(conn, Some(&err));
     let mut conn = client.get_master("alpha").unwrap();
-    assert_eq!(client_id(&mut conn), id, "SERVER error must keep the connection");
+    assert_eq!(
+        client_id(&mut conn),
+        id,
+        "SERVER error must keep the connection"
+    );
 
     // READONLY closes it.
-    let err = cmd(&mut conn, &["EVAL", "return redis.error_reply('READONLY fake replica')", "0"]).unwrap_err();
+    let err = cmd(
+        &mut conn,
+        &[
+            "EVAL",
+            "return redis.error_reply('READONLY fake replica')",
+            "0",
+        ],
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ReadOnly);
     assert!(err.is_readonly());
     client.carefully_put_master(conn, Some(&err));
@@ -85,14 +106,19 @@ fn commands_errors_and_connection_reuse() {
     client.put_master(conn);
 
     // Names the client was not given.
-    assert_eq!(client.get_master("gamma").unwrap_err().kind(), ErrorKind::UnknownMaster);
+    assert_eq!(
+        client.get_master("gamma").unwrap_err().kind(),
+        ErrorKind::UnknownMaster
+    );
     let mut beta = client.get_master("beta").unwrap();
     assert_eq!(beta.addr().port, topo.master_port("beta"));
     assert_eq!(role(&mut beta), "master");
     drop(beta);
 
     // A name the sentinel does not monitor.
-    let err = Client::new(topo.config(&["alpha", "nope"], 1)).err().unwrap();
+    let err = Client::new(topo.config(&["alpha", "nope"], 1))
+        .err()
+        .unwrap();
     assert_eq!(err.kind(), ErrorKind::UnknownMaster);
     assert!(err.message().contains("nope"));
 
@@ -111,7 +137,10 @@ fn commands_errors_and_connection_reuse() {
     }
     client.put_master(conn);
     client.close();
-    assert_eq!(client.get_master("alpha").unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(
+        client.get_master("alpha").unwrap_err().kind(),
+        ErrorKind::Closed
+    );
 }
 
 #[test]
@@ -136,15 +165,23 @@ fn eight_threads_count_exactly_and_close_leaves_nothing() {
         w.join().unwrap();
     }
     let mut conn = client.get_master("mymaster").unwrap();
-    assert_eq!(cmd(&mut conn, &["GET", "counter"]).unwrap(), Value::BulkString(b"16000".to_vec()));
+    assert_eq!(
+        cmd(&mut conn, &["GET", "counter"]).unwrap(),
+        Value::BulkString(b"16000".to_vec())
+    );
     assert!(client.pool_state("mymaster").unwrap().0 <= 4);
     drop(conn);
     client.close();
     client.close(); // twice is a no-op
-    wait_for("threads to end", Duration::from_secs(2), || thread_count() <= threads_before);
+    wait_for("threads to end", Duration::from_secs(2), || {
+        thread_count() <= threads_before
+    });
     let mut direct = direct(topo.master_port("mymaster"));
     let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut direct).unwrap();
-    let ours = clients.lines().filter(|l| !l.contains(" name=sentinel-")).count();
+    let ours = clients
+        .lines()
+        .filter(|l| !l.contains(" name=sentinel-"))
+        .count();
     assert_eq!(ours, 1, "only our direct connection remains:\n{clients}");
 }
 
@@ -152,17 +189,25 @@ fn eight_threads_count_exactly_and_close_leaves_nothing() {
 fn close_is_prompt() {
     let topo = Topology::start(&["mymaster"], 0, 1);
     let client = topo.client(&["mymaster"], 2);
-    wait_for("sentinel link up", Duration::from_secs(5), || client.sentinels_up() == 1);
+    wait_for("sentinel link up", Duration::from_secs(5), || {
+        client.sentinels_up() == 1
+    });
     let started = std::time::Instant::now();
     client.close();
-    assert!(started.elapsed() < Duration::from_millis(100), "close took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "close took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn forced_failover_is_followed_and_old_conns_are_dropped() {
     let topo = Topology::start(&["mymaster"], 2, 3);
     let client = topo.client(&["mymaster"], 4);
-    wait_for("every sentinel watched", Duration::from_secs(10), || client.sentinels_up() == 3);
+    wait_for("every sentinel watched", Duration::from_secs(10), || {
+        client.sentinels_up() == 3
+    });
     let mut before = client.get_master("mymaster").unwrap();
     let before_id = client_id(&mut before);
     let (old, new) = topo.failover("mymaster");
@@ -182,8 +227,14 @@ fn forced_failover_is_followed_and_old_conns_are_dropped() {
     }
     // The conn taken before the switch was closed, not parked in any pool.
     let mut old_master = direct(old);
-    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut old_master).unwrap();
-    assert!(!list.contains(&format!("id={before_id} ")), "old conn still open:\n{list}");
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut old_master)
+        .unwrap();
+    assert!(
+        !list.contains(&format!("id={before_id} ")),
+        "old conn still open:\n{list}"
+    );
     assert_eq!(client.generation("mymaster").unwrap(), 1);
 }
 
@@ -191,18 +242,27 @@ fn forced_failover_is_followed_and_old_conns_are_dropped() {
 fn sentinel_restart_keeps_commands_working() {
     let topo = Topology::start(&["mymaster"], 0, 1);
     let client = topo.client(&["mymaster"], 2);
-    wait_for("sentinel link up", Duration::from_secs(5), || client.sentinels_up() == 1);
+    wait_for("sentinel link up", Duration::from_secs(5), || {
+        client.sentinels_up() == 1
+    });
     topo.kill_sentinel(0);
-    wait_for("link loss noticed", Duration::from_secs(5), || client.sentinels_up() == 0);
+    wait_for("link loss noticed", Duration::from_secs(5), || {
+        client.sentinels_up() == 0
+    });
     for i in 0..50 {
         let mut conn = client.get_master("mymaster").unwrap();
         cmd(&mut conn, &["SET", "k", &i.to_string()]).unwrap();
         client.put_master(conn);
     }
     topo.restart_sentinel(0);
-    wait_for("reconnect", Duration::from_secs(10), || client.sentinels_up() == 1);
+    wait_for("reconnect", Duration::from_secs(10), || {
+        client.sentinels_up() == 1
+    });
     let mut conn = client.get_master("mymaster").unwrap();
-    assert_eq!(cmd(&mut conn, &["GET", "k"]).unwrap(), Value::BulkString(b"49".to_vec()));
+    assert_eq!(
+        cmd(&mut conn, &["GET", "k"]).unwrap(),
+        Value::BulkString(b"49".to_vec())
+    );
 }
 
 #[test]
@@ -211,12 +271,17 @@ fn unix_socket_sentinel_and_no_sentinel() {
     let addr = SentinelAddr::parse("unix", topo.sentinel_socket()).unwrap();
     let client = Client::new(Config::new(addr, vec!["mymaster".into()], 1)).unwrap();
     let mut conn = client.get_master("mymaster").unwrap();
-    assert_eq!(cmd(&mut conn, &["PING"]).unwrap(), Value::SimpleString("PONG".into()));
+    assert_eq!(
+        cmd(&mut conn, &["PING"]).unwrap(),
+        Value::SimpleString("PONG".into())
+    );
     drop(conn);
     client.close();
 
     let nobody = SentinelAddr::parse("tcp", "127.0.0.1:1").unwrap();
-    let err = Client::new(Config::new(nobody, vec!["mymaster".into()], 1)).err().unwrap();
+    let err = Client::new(Config::new(nobody, vec!["mymaster".into()], 1))
+        .err()
+        .unwrap();
     assert_eq!(err.kind(), ErrorKind::Sentinel);
     assert!(err.is_sentinel());
     assert!(err.message().contains("127.0.0.1:1"), "{}", err.message());

@@ -40,7 +40,9 @@ pub(crate) unsafe fn collect_args<'a>(
     argvlen: *const usize,
 ) -> Result<Vec<&'a [u8]>, Error> {
     if argc == 0 {
-        return Err(Error::invalid("argc is 0: a command needs at least one argument"));
+        return Err(Error::invalid(
+            "argc is 0: a command needs at least one argument",
+        ));
     }
     if argv.is_null() {
         return Err(Error::invalid("argv is NULL"));

@@ -69,7 +69,9 @@ impl sentinel_error {
 /// # Safety
 /// `err` is NULL or an error from this library that has not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn sentinel_error_get_kind(err: *const sentinel_error) -> sentinel_error_kind {
+pub unsafe extern "C" fn sentinel_error_get_kind(
+    err: *const sentinel_error,
+) -> sentinel_error_kind {
     let mut kind = sentinel_error_kind::SENTINEL_ERROR_INVALID_ARGUMENT;
     boundary_void(|| {
         // SAFETY: NULL or a live error, per the contract above.

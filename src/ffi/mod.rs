@@ -26,7 +26,8 @@ pub(crate) fn boundary<T>(
     failed: T,
     body: impl FnOnce() -> Result<T, Error>,
 ) -> T {
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_error(func, panic)));
+    let outcome =
+        catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_error(func, panic)));
     match outcome {
         Ok(value) => {
             set_error(err, None);
@@ -60,7 +61,9 @@ fn set_error(err: *mut *mut sentinel_error, error: Option<Error>) {
     if err.is_null() {
         return;
     }
-    let handle = error.map_or(std::ptr::null_mut(), |e| Box::into_raw(Box::new(sentinel_error::new(e))));
+    let handle = error.map_or(std::ptr::null_mut(), |e| {
+        Box::into_raw(Box::new(sentinel_error::new(e)))
+    });
     // SAFETY: `err` is non-NULL and the caller promised it points to writable storage.
     unsafe { *err = handle };
 }

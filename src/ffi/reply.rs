@@ -71,7 +71,10 @@ impl sentinel_reply {
         }
     }
 
-    fn with_children(kind: sentinel_reply_type, children: impl ExactSizeIterator<Item = Value>) -> sentinel_reply {
+    fn with_children(
+        kind: sentinel_reply_type,
+        children: impl ExactSizeIterator<Item = Value>,
+    ) -> sentinel_reply {
         let nodes: Box<[*mut sentinel_reply]> = children.map(Self::from_value).collect();
         sentinel_reply {
             elements: nodes.len(),
@@ -93,7 +96,10 @@ impl sentinel_reply {
             Value::Array(items) => Self::with_children(SENTINEL_REPLY_ARRAY, items.into_iter()),
             Value::Set(items) => Self::with_children(SENTINEL_REPLY_SET, items.into_iter()),
             Value::Map(pairs) => {
-                let flat = pairs.into_iter().flat_map(|(k, v)| [k, v]).collect::<Vec<_>>();
+                let flat = pairs
+                    .into_iter()
+                    .flat_map(|(k, v)| [k, v])
+                    .collect::<Vec<_>>();
                 Self::with_children(SENTINEL_REPLY_MAP, flat.into_iter())
             }
             Value::Attribute { data, .. } => Self::build(*data),
@@ -105,14 +111,18 @@ impl sentinel_reply {
                 integer: b.into(),
                 ..Self::node(SENTINEL_REPLY_BOOL)
             },
-            Value::VerbatimString { text, .. } => Self::with_bytes(SENTINEL_REPLY_VERB, text.as_bytes()),
+            Value::VerbatimString { text, .. } => {
+                Self::with_bytes(SENTINEL_REPLY_VERB, text.as_bytes())
+            }
             Value::BigNumber(digits) => Self::with_bytes(SENTINEL_REPLY_BIGNUM, &digits),
             Value::Push { kind, data } => {
                 let head = Value::BulkString(kind.to_string().into_bytes());
                 let all = std::iter::once(head).chain(data).collect::<Vec<_>>();
                 Self::with_children(SENTINEL_REPLY_PUSH, all.into_iter())
             }
-            Value::ServerError(err) => Self::with_bytes(SENTINEL_REPLY_ERROR, server_error_text(&err).as_bytes()),
+            Value::ServerError(err) => {
+                Self::with_bytes(SENTINEL_REPLY_ERROR, server_error_text(&err).as_bytes())
+            }
             // `Value` is non-exhaustive: show anything new as its debug text.
             #[allow(unreachable_patterns)]
             other => Self::with_bytes(SENTINEL_REPLY_STATUS, format!("{other:?}").as_bytes()),
@@ -128,7 +138,11 @@ impl sentinel_reply {
 /// Text of a double the way Redis writes it (`inf`, `-inf`, `nan`, shortest round-trip digits).
 fn format_double(d: f64) -> String {
     if d.is_infinite() {
-        if d > 0.0 { "inf".into() } else { "-inf".into() }
+        if d > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else if d.is_nan() {
         "nan".into()
     } else {

@@ -19,7 +19,11 @@ fn script() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> HashMap<String, String> {
-    let out = Command::new("python3").arg(script()).args(args).output().expect("python3 runs");
+    let out = Command::new("python3")
+        .arg(script())
+        .args(args)
+        .output()
+        .expect("python3 runs");
     assert!(
         out.status.success(),
         "topology.py {args:?} failed: {}",
@@ -43,10 +47,20 @@ impl Topology {
         ));
         let dir_str = dir.to_str().unwrap().to_owned();
         // A guard first, so a start that fails halfway still stops what it started.
-        let mut topo = Topology { dir, vars: HashMap::new() };
+        let mut topo = Topology {
+            dir,
+            vars: HashMap::new(),
+        };
         topo.vars = run(&[
-            "up", "--dir", &dir_str, "--names", &names.join(","),
-            "--replicas", &replicas.to_string(), "--sentinels", &sentinels.to_string(),
+            "up",
+            "--dir",
+            &dir_str,
+            "--names",
+            &names.join(","),
+            "--replicas",
+            &replicas.to_string(),
+            "--sentinels",
+            &sentinels.to_string(),
         ]);
         topo
     }
@@ -78,20 +92,39 @@ impl Topology {
     /// Forces a failover and waits until every sentinel agrees; returns (old port, new port).
     pub fn failover(&self, name: &str) -> (u16, u16) {
         let vars = run(&["failover", "--dir", self.dir(), "--name", name]);
-        (vars["OLD_PORT"].parse().unwrap(), vars["NEW_PORT"].parse().unwrap())
+        (
+            vars["OLD_PORT"].parse().unwrap(),
+            vars["NEW_PORT"].parse().unwrap(),
+        )
     }
 
     pub fn kill_sentinel(&self, index: usize) {
-        run(&["kill-sentinel", "--dir", self.dir(), "--index", &index.to_string()]);
+        run(&[
+            "kill-sentinel",
+            "--dir",
+            self.dir(),
+            "--index",
+            &index.to_string(),
+        ]);
     }
 
     pub fn restart_sentinel(&self, index: usize) {
-        run(&["restart-sentinel", "--dir", self.dir(), "--index", &index.to_string()]);
+        run(&[
+            "restart-sentinel",
+            "--dir",
+            self.dir(),
+            "--index",
+            &index.to_string(),
+        ]);
     }
 
     pub fn config(&self, names: &[&str], pool_size: u32) -> Config {
         let addr = SentinelAddr::parse("tcp", self.sentinel_addr()).unwrap();
-        let mut config = Config::new(addr, names.iter().map(|s| s.to_string()).collect(), pool_size);
+        let mut config = Config::new(
+            addr,
+            names.iter().map(|s| s.to_string()).collect(),
+            pool_size,
+        );
         config.pool_wait = Duration::from_secs(2);
         config
     }
@@ -103,7 +136,10 @@ impl Topology {
 
 impl Drop for Topology {
     fn drop(&mut self) {
-        let _ = Command::new("python3").arg(script()).args(["down", "--dir", self.dir()]).status();
+        let _ = Command::new("python3")
+            .arg(script())
+            .args(["down", "--dir", self.dir()])
+            .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -111,14 +147,19 @@ impl Drop for Topology {
 /// A direct connection to a server, bypassing the client under test.
 pub fn direct(port: u16) -> redis::Connection {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-    client.get_connection_with_timeout(Duration::from_secs(2)).unwrap()
+    client
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .unwrap()
 }
 
 /// Polls `check` every 10 ms until it holds, failing after `limit`.
 pub fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
     while !check() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     start.elapsed()
@@ -126,5 +167,7 @@ pub fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) ->
 
 /// Number of threads of this process.
 pub fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
