@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
-use crate::config::{Config, NodeAddr};
+use crate::config::{Config, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
+use crate::failover::{run_driver, DriverSignal, Fence};
 use crate::pool::{Conn, Master};
 use crate::sentinel::SentinelLink;
 use crate::watcher::{StopSignal, Watchers};
@@ -25,6 +26,9 @@ pub(crate) struct Shared {
     pub sentinels_up: Arc<AtomicUsize>,
     pub stop: StopSignal,
     pub watchers: Watchers,
+    pub fences: Mutex<Vec<Option<Fence>>>,
+    pub driver: Arc<DriverSignal>,
+    driver_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     threads: Mutex<Option<Arc<ScheduledThreadPool>>>,
     thread_exits: Arc<ExitLatch>,
 }
@@ -85,10 +89,15 @@ impl Client {
 
         let (threads, thread_exits) = start_connect_threads();
         let sentinels_up = Arc::new(AtomicUsize::new(0));
+        let driver = Arc::new(DriverSignal::default());
+        let wake: Arc<dyn Fn() + Send + Sync> = {
+            let driver = driver.clone();
+            Arc::new(move || driver.wake())
+        };
         let masters: Vec<Master> = config
             .masters
             .iter()
-            .map(|name| Master::new(name.clone(), sentinels_up.clone()))
+            .map(|name| Master::new(name.clone(), sentinels_up.clone(), wake.clone()))
             .collect();
         for (master, addr) in masters.iter().zip(resolved) {
             master.switch_to(addr, &config, &threads);
@@ -106,16 +115,25 @@ impl Client {
             sentinels_up,
             stop: StopSignal::default(),
             watchers: Watchers::default(),
+            fences: Mutex::new(vec![None; config.masters.len()]),
+            driver,
+            driver_thread: Mutex::new(None),
             threads: Mutex::new(Some(threads)),
             thread_exits,
         });
+        let driver_shared = shared.clone();
+        let driver_thread = std::thread::Builder::new()
+            .name("sentinel-failover".into())
+            .spawn(move || run_driver(driver_shared))
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}")))?;
+        *shared.driver_thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(driver_thread);
         for addr in config.sentinels.iter().cloned() {
             shared.watchers.add(&shared, addr);
         }
         for addr in other_sentinels {
             shared
                 .watchers
-                .add(&shared, crate::config::SentinelAddr::Tcp(addr));
+                .add(&shared, SentinelAddr::Tcp(addr));
         }
         Ok(Client {
             shared,
@@ -153,7 +171,7 @@ impl Client {
             .masters
             .get(index)
             .ok_or_else(|| Error::invalid(format!("no master with index {index}")))?;
-        master.checkout(self.shared.config.pool_wait)
+        master.checkout(self.shared.config.pool_wait, self.shared.config.fence_wait)
     }
 
     /// Puts a connection back. It is closed instead of reused when it is broken or when its
@@ -185,6 +203,11 @@ impl Client {
         Ok(self.shared.masters[index].generation().saturating_sub(1))
     }
 
+    /// True while a failover of `name` is under way and its connections are fenced.
+    pub fn is_fenced(&self, name: &str) -> Result<bool> {
+        Ok(self.shared.masters[self.master_index(name)?].shared.is_fenced())
+    }
+
     /// Number of sentinel links currently up.
     pub fn sentinels_up(&self) -> usize {
         self.shared.sentinels_up.load(Ordering::Acquire)
@@ -207,7 +230,12 @@ impl Client {
         }
         let shared = &self.shared;
         shared.stop.stop();
+        shared.driver.wake();
         shared.watchers.stop_and_join();
+        let driver = shared.driver_thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(driver) = driver {
+            let _ = driver.join();
+        }
         for master in &shared.masters {
             master.shut();
         }

@@ -117,6 +117,9 @@ pub struct Config {
     pub sentinel_timeout: Duration,
     /// A silent sentinel link is PINGed after this long, and dropped after three times this. Default 1 s.
     pub sentinel_keepalive: Duration,
+    /// Longest a failover may fence a master: `get_master` waits this long for the new master,
+    /// then the fence is lifted and the sentinels re-asked. Default 5 s.
+    pub fence_wait: Duration,
 }
 
 impl Config {
@@ -131,6 +134,7 @@ impl Config {
             pool_wait: Duration::from_secs(4),
             sentinel_timeout: Duration::from_secs(1),
             sentinel_keepalive: Duration::from_secs(1),
+            fence_wait: Duration::from_secs(5),
         }
     }
 
@@ -167,6 +171,8 @@ impl Config {
             ("write timeout", self.write_timeout),
             ("sentinel timeout", self.sentinel_timeout),
             ("sentinel keepalive", self.sentinel_keepalive),
+            ("fence wait", self.fence_wait),
+            ("pool wait", self.pool_wait),
         ];
         for (what, value) in durations {
             if value.is_zero() {

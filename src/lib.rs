@@ -8,6 +8,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+mod failover;
 pub mod pool;
 pub mod resp;
 pub mod sentinel;

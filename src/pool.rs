@@ -4,9 +4,14 @@
 //! generation number. A connection remembers the generation it was opened for; when it comes
 //! back after the master moved, r2d2 asks [`DataManager::has_broken`], which says yes, and the
 //! connection is closed instead of reused (SPEC guarantee 2).
+//!
+//! While a failover of a master is under way the master is *fenced*: no conn is handed out for
+//! it, and conns already out refuse to send commands, so the master being demoted cannot
+//! acknowledge a write that its replacement will never see. Conns of older generations refuse
+//! too. Both checks are one atomic load of `generation << 1 | fenced`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::ConnectionLike;
@@ -21,10 +26,97 @@ pub use redis::Value;
 /// State shared by a master's pools and the connections they hand out.
 pub(crate) struct MasterShared {
     pub name: String,
-    /// Bumped on every switch; connections of older generations are dropped on return.
-    pub generation: AtomicU64,
+    /// `generation << 1 | fenced`. The generation is bumped on every switch; connections of
+    /// older generations are dropped on return and send nothing.
+    state: AtomicU64,
     /// How many sentinel links are up, to flag errors that happened while cut off.
     pub sentinels_up: Arc<AtomicUsize>,
+    /// Raised when a conn saw READONLY or broke: the failover driver re-asks the sentinels.
+    pub reask_wanted: AtomicBool,
+    wake_driver: Arc<dyn Fn() + Send + Sync>,
+    fence_lock: Mutex<()>,
+    fence_changed: Condvar,
+}
+
+impl MasterShared {
+    pub fn generation(&self) -> u64 {
+        self.state.load(Ordering::Acquire) >> 1
+    }
+
+    pub fn is_fenced(&self) -> bool {
+        self.state.load(Ordering::Acquire) & 1 == 1
+    }
+
+    /// True when a conn of `generation` may send: the master has not moved and is not fenced.
+    fn may_send(&self, generation: u64) -> bool {
+        self.state.load(Ordering::Acquire) == generation << 1
+    }
+
+    /// Fences `generation`; false when the master has moved on since.
+    pub fn fence(&self, generation: u64) -> bool {
+        let open = generation << 1;
+        match self
+            .state
+            .compare_exchange(open, open | 1, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => true,
+            Err(now) => now == open | 1,
+        }
+    }
+
+    /// Lifts the fence of `generation`, if it is still the current one.
+    pub fn lift(&self, generation: u64) {
+        let open = generation << 1;
+        if self
+            .state
+            .compare_exchange(open | 1, open, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.notify_fence_waiters();
+        }
+    }
+
+    fn notify_fence_waiters(&self) {
+        let _guard = self.fence_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.fence_changed.notify_all();
+    }
+
+    /// Waits until `generation` is no longer fenced, or `deadline`; true when it may proceed.
+    fn wait_unfenced(&self, deadline: Instant) -> bool {
+        let mut guard = self.fence_lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if !self.is_fenced() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            guard = self
+                .fence_changed
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn want_reask(&self) {
+        if !self.reask_wanted.swap(true, Ordering::AcqRel) {
+            (self.wake_driver)();
+        }
+    }
+
+    fn not_sent(&self, generation: u64, addr: &NodeAddr) -> Error {
+        let why = if self.generation() == generation {
+            "is being failed over (fenced until its replacement answers)"
+        } else {
+            "has moved since this conn was checked out"
+        };
+        Error::new(
+            ErrorKind::Io,
+            format!("command not sent: master \"{}\" at {addr} {why}", self.name),
+        )
+    }
 }
 
 /// A connection to a data node, as pooled.
@@ -90,7 +182,7 @@ impl r2d2::ManageConnection for DataManager {
     fn has_broken(&self, conn: &mut DataConnection) -> bool {
         conn.broken
             || !conn.redis.is_open()
-            || self.generation != self.master.generation.load(Ordering::Acquire)
+            || self.generation != self.master.generation()
     }
 }
 
@@ -130,6 +222,7 @@ impl DataConnection {
                     _ => return Err(Error::new(ErrorKind::Server, text)),
                 };
                 self.broken = true;
+                master.want_reask();
                 Err(Error::new(
                     kind,
                     format!("{} (master \"{}\" at {})", text, master.name, self.addr),
@@ -142,6 +235,7 @@ impl DataConnection {
 
     fn fail(&mut self, err: &redis::RedisError, master: &MasterShared) -> Error {
         self.broken = true;
+        master.want_reask();
         let err =
             Error::from_data_node(err, &self.addr).context(format!("master \"{}\"", master.name));
         if master.sentinels_up.load(Ordering::Relaxed) == 0 {
@@ -172,20 +266,25 @@ pub(crate) struct Epoch {
 pub(crate) struct Master {
     pub shared: Arc<MasterShared>,
     current: RwLock<Option<Epoch>>,
-    /// Set once the first epoch exists; guards against handing out before resolve.
-    resolved: AtomicBool,
 }
 
 impl Master {
-    pub fn new(name: String, sentinels_up: Arc<AtomicUsize>) -> Self {
+    pub fn new(
+        name: String,
+        sentinels_up: Arc<AtomicUsize>,
+        wake_driver: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
         Master {
             shared: Arc::new(MasterShared {
                 name,
-                generation: AtomicU64::new(0),
+                state: AtomicU64::new(0),
                 sentinels_up,
+                reask_wanted: AtomicBool::new(false),
+                wake_driver,
+                fence_lock: Mutex::new(()),
+                fence_changed: Condvar::new(),
             }),
             current: RwLock::new(None),
-            resolved: AtomicBool::new(false),
         }
     }
 
@@ -198,7 +297,7 @@ impl Master {
     }
 
     pub fn generation(&self) -> u64 {
-        self.shared.generation.load(Ordering::Acquire)
+        self.shared.generation()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Option<Epoch>> {
@@ -217,7 +316,7 @@ impl Master {
         if current.as_ref().is_some_and(|epoch| *epoch.addr == addr) {
             return false;
         }
-        let generation = self.shared.generation.load(Ordering::Acquire) + 1;
+        let generation = self.shared.generation() + 1;
         let addr = Arc::new(addr);
         let last_connect_error = Arc::new(Mutex::new(None));
         let manager = DataManager {
@@ -239,8 +338,9 @@ impl Master {
             .thread_pool(threads.clone())
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(manager);
-        // Bump before publishing: a conn of the old epoch returned from now on is stale.
-        self.shared.generation.store(generation, Ordering::Release);
+        // Bump (and unfence) before publishing: from now on a conn of the old epoch sends
+        // nothing and is closed when it comes back.
+        self.shared.state.store(generation << 1, Ordering::Release);
         let old = current.replace(Epoch {
             addr,
             generation,
@@ -250,7 +350,7 @@ impl Master {
         drop(current);
         // Idle connections of the old address close here, outside the lock.
         drop(old);
-        self.resolved.store(true, Ordering::Release);
+        self.shared.notify_fence_waiters();
         true
     }
 
@@ -264,8 +364,27 @@ impl Master {
         drop(old);
     }
 
-    /// Checks out a connection to the current master.
-    pub fn checkout(&self, wait: Duration) -> Result<Conn> {
+    /// Checks out a connection to the current master, waiting up to `fence_wait` while a
+    /// failover is under way and up to `wait` for a free connection.
+    pub fn checkout(&self, wait: Duration, fence_wait: Duration) -> Result<Conn> {
+        if self.shared.is_fenced() {
+            let deadline = Instant::now() + fence_wait;
+            if !self.shared.wait_unfenced(deadline) {
+                let addr = self.addr().map(|a| a.to_string()).unwrap_or_default();
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "master \"{}\" at {addr} is failing over: no new master confirmed within {} ms",
+                        self.name(),
+                        fence_wait.as_millis()
+                    ),
+                ));
+            }
+        }
+        self.checkout_unfenced(wait)
+    }
+
+    fn checkout_unfenced(&self, wait: Duration) -> Result<Conn> {
         let (pool, generation, addr, last_error) = {
             let current = self.read();
             let Some(epoch) = current.as_ref() else {
@@ -308,7 +427,7 @@ impl Master {
                     if self.generation() != generation {
                         // The master moved while we waited: wait on the new pool instead.
                         let left = deadline.saturating_duration_since(Instant::now());
-                        return self.checkout(left);
+                        return self.checkout(left, left);
                     }
                 }
             }
@@ -384,6 +503,7 @@ impl Conn {
         if args.is_empty() {
             return Err(Error::invalid("a command needs at least one argument"));
         }
+        self.check_may_send()?;
         let master = &self.master;
         self.pooled.command(args, master)
     }
@@ -398,6 +518,14 @@ impl Conn {
         }
         let master = &self.master;
         self.pooled.pipeline(commands, master)
+    }
+
+    fn check_may_send(&mut self) -> Result<()> {
+        if self.master.may_send(self.generation) {
+            return Ok(());
+        }
+        self.pooled.broken = true;
+        Err(self.master.not_sent(self.generation, &self.pooled.addr))
     }
 
     /// Closes the connection when it comes back instead of reusing it.
@@ -416,7 +544,7 @@ impl Conn {
 
     /// True when the master has moved since this conn was handed out.
     pub fn is_stale(&self) -> bool {
-        self.generation != self.master.generation.load(Ordering::Acquire)
+        self.generation != self.master.generation()
     }
 
     pub fn addr(&self) -> &NodeAddr {

@@ -191,6 +191,32 @@ impl SentinelLink {
     }
 }
 
+impl SentinelLink {
+    /// `SENTINEL MASTER`: address and config epoch; `None` when `name` is not monitored.
+    pub fn master_info(&mut self, name: &str) -> Result<Option<(NodeAddr, u64)>> {
+        self.send(&[b"SENTINEL", b"master", name.as_bytes()])?;
+        match self.read_frame(self.timeout)? {
+            Some(Frame::Error(_)) => Ok(None),
+            Some(frame) => parse_master_info(&frame)
+                .map(Some)
+                .map_err(|why| self.fail(format!("master \"{name}\": {why}"))),
+            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
+        }
+    }
+
+    /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
+    pub fn role(&mut self) -> Result<String> {
+        match self.query(&[b"ROLE"])? {
+            Frame::Array(items) => items
+                .first()
+                .and_then(Frame::as_text)
+                .map(str::to_owned)
+                .ok_or_else(|| self.fail("empty ROLE reply")),
+            other => Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
+        }
+    }
+}
+
 pub fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -249,33 +275,93 @@ pub enum Event {
         old: NodeAddr,
         new: NodeAddr,
     },
+    /// The publishing sentinel leads a failover of `name`: `+failover-state-select-slave`
+    /// (no candidate yet), then `+selected-slave`, `+failover-state-send-slaveof-noone` and
+    /// `+promoted-slave`, which name the replica being promoted.
+    FailoverStarted {
+        name: String,
+        candidate: Option<NodeAddr>,
+    },
+    /// The publishing sentinel gave up its failover of `name` (`-failover-abort-*`, except
+    /// `not-elected`, which only says another sentinel leads).
+    FailoverAborted { name: String, reason: String },
 }
 
-/// The channels a watcher subscribes to.
-pub const EVENT_CHANNELS: &[&str] = &["+switch-master"];
+/// What watchers subscribe to (a pattern: the abort channels have many names).
+pub const EVENT_PATTERN: &str = "*";
 
 /// Parses a published event; `None` for channels or payloads the client does not act on.
 pub fn parse_event(channel: &str, payload: &str) -> Option<Event> {
     let words: Vec<&str> = payload.split_ascii_whitespace().collect();
-    match (channel, words.as_slice()) {
-        ("+switch-master", [name, old_ip, old_port, new_ip, new_port]) => {
-            Some(Event::SwitchMaster {
+    let port = |w: &str| NodeAddr::parse_port(w);
+    match channel {
+        "+switch-master" => match words.as_slice() {
+            [name, old_ip, old_port, new_ip, new_port] => Some(Event::SwitchMaster {
                 name: (*name).to_owned(),
-                old: NodeAddr::new(*old_ip, NodeAddr::parse_port(old_port)?),
-                new: NodeAddr::new(*new_ip, NodeAddr::parse_port(new_port)?),
-            })
+                old: NodeAddr::new(*old_ip, port(old_port)?),
+                new: NodeAddr::new(*new_ip, port(new_port)?),
+            }),
+            _ => None,
+        },
+        "+failover-state-select-slave" => match words.as_slice() {
+            ["master", name, ..] => Some(Event::FailoverStarted {
+                name: (*name).to_owned(),
+                candidate: None,
+            }),
+            _ => None,
+        },
+        "+selected-slave" | "+failover-state-send-slaveof-noone" | "+promoted-slave" => {
+            match words.as_slice() {
+                ["slave", _, ip, p, "@", name, ..] => Some(Event::FailoverStarted {
+                    name: (*name).to_owned(),
+                    candidate: Some(NodeAddr::new(*ip, port(p)?)),
+                }),
+                _ => None,
+            }
         }
+        "-failover-abort-not-elected" => None,
+        abort if abort.starts_with("-failover-abort-") => match words.as_slice() {
+            ["master", name, ..] => Some(Event::FailoverAborted {
+                name: (*name).to_owned(),
+                reason: abort.trim_start_matches("-failover-abort-").to_owned(),
+            }),
+            _ => None,
+        },
         _ => None,
     }
 }
 
-/// A pub/sub push: `["message", channel, payload]`.
+/// A pub/sub push: `["message", channel, payload]` or `["pmessage", pattern, channel, payload]`.
 pub fn parse_message(frame: &Frame) -> Option<(&str, &str)> {
     match frame {
         Frame::Array(items) if items.len() == 3 && items[0].as_text() == Some("message") => {
             Some((items[1].as_text()?, items[2].as_text()?))
         }
+        Frame::Array(items) if items.len() == 4 && items[0].as_text() == Some("pmessage") => {
+            Some((items[2].as_text()?, items[3].as_text()?))
+        }
         _ => None,
+    }
+}
+
+/// The reply of `SENTINEL MASTER`: the address and the configuration epoch that produced it.
+pub fn parse_master_info(frame: &Frame) -> Result<(NodeAddr, u64), String> {
+    let Frame::Array(fields) = frame else {
+        return Err(format!("unexpected reply {frame:?}"));
+    };
+    let field = |key: &str| {
+        fields
+            .chunks(2)
+            .find(|pair| pair[0].as_text() == Some(key))
+            .and_then(|pair| pair.get(1))
+            .and_then(Frame::as_text)
+    };
+    let ip = field("ip").filter(|ip| !ip.is_empty());
+    let port = field("port").and_then(NodeAddr::parse_port);
+    let epoch = field("config-epoch").and_then(|e| e.parse().ok()).unwrap_or(0);
+    match (ip, port) {
+        (Some(ip), Some(port)) => Ok((NodeAddr::new(ip, port), epoch)),
+        _ => Err(format!("master entry without ip/port: {frame:?}")),
     }
 }
 
@@ -347,6 +433,8 @@ mod tests {
             bulk("m a 1 b 2"),
         ]);
         assert_eq!(parse_message(&frame), Some(("+switch-master", "m a 1 b 2")));
+        let pmessage = Frame::Array(vec![bulk("pmessage"), bulk("*"), bulk("+sdown"), bulk("x")]);
+        assert_eq!(parse_message(&pmessage), Some(("+sdown", "x")));
         let pong = Frame::Array(vec![bulk("pong"), bulk("")]);
         assert_eq!(parse_message(&pong), None);
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::client::Shared;
 use crate::config::SentinelAddr;
 use crate::error::Result;
-use crate::sentinel::{parse_event, parse_message, Event, SentinelLink, Stream, EVENT_CHANNELS};
+use crate::sentinel::{parse_event, parse_message, Event, SentinelLink, Stream, EVENT_PATTERN};
 
 /// A stop flag that sleeping threads can wait on.
 #[derive(Default)]
@@ -88,6 +88,11 @@ impl Watchers {
         }
     }
 
+    pub fn known(&self) -> Vec<SentinelAddr> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.known.iter().cloned().collect()
+    }
+
     /// Cuts every link and joins every watcher. The caller has already raised the stop signal.
     pub fn stop_and_join(&self) {
         let (threads, sockets) = {
@@ -156,16 +161,12 @@ impl Watcher {
         let keepalive = self.shared.config.sentinel_keepalive;
         let mut sub = SentinelLink::connect(&self.addr, timeout)?;
         self.set_socket(Some(sub.shutdown_handle()?));
-        let mut args: Vec<&[u8]> = vec![b"SUBSCRIBE"];
-        args.extend(EVENT_CHANNELS.iter().map(|c| c.as_bytes()));
-        sub.send(&args)?;
-        for _ in EVENT_CHANNELS {
-            if sub.read_frame(timeout)?.is_none() {
-                return Err(crate::error::Error::sentinel(format!(
-                    "sentinel {}: no SUBSCRIBE confirmation within {timeout:?}",
-                    self.addr
-                )));
-            }
+        sub.send(&[b"PSUBSCRIBE", EVENT_PATTERN.as_bytes()])?;
+        if sub.read_frame(timeout)?.is_none() {
+            return Err(crate::error::Error::sentinel(format!(
+                "sentinel {}: no PSUBSCRIBE confirmation within {timeout:?}",
+                self.addr
+            )));
         }
         let _up = LinkUp::new(&self.shared);
         *was_up = true;
@@ -223,28 +224,29 @@ impl Watcher {
     }
 
     fn handle(&self, event: Event) {
+        let name = match &event {
+            Event::SwitchMaster { name, .. }
+            | Event::FailoverStarted { name, .. }
+            | Event::FailoverAborted { name, .. } => name,
+        };
+        let Some(index) = self.shared.master_index(name) else {
+            return;
+        };
         match event {
-            Event::SwitchMaster { name, old, new } => {
-                let Some(index) = self.shared.master_index(&name) else {
-                    return;
-                };
+            Event::SwitchMaster { old, new, .. } => {
                 let current = self.shared.masters[index].addr();
                 match current.as_deref() {
                     Some(cur) if *cur == new => {} // already there: a duplicate announcement
-                    Some(cur) if *cur == old => self.shared.apply_master_addr(index, new),
+                    Some(cur) if *cur == old => self.shared.master_named(index, new, true),
                     // We missed a step, or this announcement is stale: ask instead of guessing.
-                    _ => self.reask(index, &name),
+                    _ => self.shared.reask(index, false),
                 }
             }
-        }
-    }
-
-    fn reask(&self, index: usize, name: &str) {
-        if let Ok(mut link) = SentinelLink::connect(&self.addr, self.shared.config.sentinel_timeout)
-        {
-            if let Ok(Some(addr)) = link.master_addr(name) {
-                self.shared.apply_master_addr(index, addr);
+            Event::FailoverStarted { candidate, .. } => {
+                self.shared
+                    .failover_started(index, candidate, Some(&self.addr))
             }
+            Event::FailoverAborted { .. } => self.shared.failover_aborted(index, &self.addr),
         }
     }
 }

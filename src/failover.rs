@@ -1,0 +1,264 @@
+//! Failovers: fencing the old master, confirming the new one, and re-asking the sentinels.
+//!
+//! The leader sentinel announces a failover (`+failover-state-select-slave`, `+selected-slave`)
+//! before it tells the chosen replica `SLAVEOF NO ONE`. The client fences the master at the
+//! first of those announcements, so nothing more is written to the node being demoted, then
+//! polls `ROLE` on the chosen replica every few milliseconds and switches the moment it says
+//! `master`, typically a second before any sentinel publishes `+switch-master`. One driver
+//! thread per client does the polling for every master.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::client::Shared;
+use crate::config::{NodeAddr, SentinelAddr};
+use crate::sentinel::SentinelLink;
+
+/// How often a fenced master's candidate is asked for its ROLE.
+const PROBE_INTERVAL: Duration = Duration::from_millis(2);
+/// At most one re-ask per master in this interval, however many conns report trouble.
+const REASK_INTERVAL: Duration = Duration::from_millis(100);
+/// Bound on one ROLE probe (connect, or one round trip).
+const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// A failover in progress for one master.
+#[derive(Clone, Debug)]
+pub(crate) struct Fence {
+    /// The generation fenced: once the master moves past it, the fence is gone.
+    generation: u64,
+    /// The replica being promoted, once a sentinel has named it.
+    candidate: Option<NodeAddr>,
+    /// The sentinel leading the failover; only its abort lifts the fence.
+    raised_by: Option<SentinelAddr>,
+    raised_at: Instant,
+}
+
+/// Wakes the driver thread: a fence was raised, or a conn reported trouble, or close.
+#[derive(Default)]
+pub(crate) struct DriverSignal {
+    pending: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl DriverSignal {
+    pub fn wake(&self) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.cond.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut pending, _) = self
+            .cond
+            .wait_timeout_while(pending, timeout, |pending| !*pending)
+            .unwrap_or_else(|p| p.into_inner());
+        *pending = false;
+    }
+}
+
+impl Shared {
+    fn fences(&self) -> std::sync::MutexGuard<'_, Vec<Option<Fence>>> {
+        self.fences.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A sentinel leads a failover of master `index`: fence it, and remember the candidate.
+    pub fn failover_started(
+        &self,
+        index: usize,
+        candidate: Option<NodeAddr>,
+        by: Option<&SentinelAddr>,
+    ) {
+        let master = &self.masters[index];
+        if candidate.is_some() && candidate.as_ref() == master.addr().as_deref() {
+            return; // an echo of a failover we have already followed
+        }
+        let generation = master.generation();
+        {
+            let mut fences = self.fences();
+            match &mut fences[index] {
+                Some(fence) if fence.generation == generation => {
+                    if candidate.is_some() {
+                        fence.candidate = candidate;
+                    }
+                }
+                slot => {
+                    if master.shared.fence(generation) {
+                        *slot = Some(Fence {
+                            generation,
+                            candidate,
+                            raised_by: by.cloned(),
+                            raised_at: Instant::now(),
+                        });
+                    }
+                }
+            }
+        }
+        self.driver.wake();
+    }
+
+    /// The sentinel `by` gave up its failover of master `index`: lift the fence it raised.
+    pub fn failover_aborted(&self, index: usize, by: &SentinelAddr) {
+        let mut fences = self.fences();
+        let lift = fences[index]
+            .as_ref()
+            .is_some_and(|f| f.raised_by.as_ref().is_none_or(|raiser| raiser == by));
+        if lift {
+            if let Some(fence) = fences[index].take() {
+                self.masters[index].shared.lift(fence.generation);
+            }
+        }
+    }
+
+    /// The sentinels name `addr` as the master of `index`. Switches once `ROLE` confirms it;
+    /// until then the master stays fenced with `addr` as the candidate. When the client
+    /// already points there, `lift_fence` says whether to end a fence raised meanwhile.
+    pub fn master_named(&self, index: usize, addr: NodeAddr, lift_fence: bool) {
+        let current = self.masters[index].addr();
+        if current.as_deref() == Some(&addr) {
+            if lift_fence {
+                self.lift_fence(index);
+            }
+            return;
+        }
+        if probe_role(&addr, self.probe_timeout()).as_deref() == Some("master") {
+            self.switch(index, addr);
+        } else {
+            self.failover_started(index, Some(addr), None);
+        }
+    }
+
+    fn probe_timeout(&self) -> Duration {
+        self.config.sentinel_timeout.min(PROBE_TIMEOUT)
+    }
+
+    fn switch(&self, index: usize, addr: NodeAddr) {
+        self.apply_master_addr(index, addr);
+        let generation = self.masters[index].generation();
+        let mut fences = self.fences();
+        if fences[index]
+            .as_ref()
+            .is_some_and(|f| f.generation < generation)
+        {
+            fences[index] = None;
+        }
+    }
+
+    fn lift_fence(&self, index: usize) {
+        if let Some(fence) = self.fences()[index].take() {
+            self.masters[index].shared.lift(fence.generation);
+        }
+    }
+
+    /// Asks every known sentinel where master `index` is and follows the answer with the
+    /// highest configuration epoch. With no sentinel reachable, keeps the last known master.
+    pub fn reask(&self, index: usize, lift_fence: bool) {
+        let name = self.masters[index].name();
+        let mut best: Option<(NodeAddr, u64)> = None;
+        for addr in self.watchers.known() {
+            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout) else {
+                continue;
+            };
+            if let Ok(Some((found, epoch))) = link.master_info(name) {
+                if best.as_ref().is_none_or(|(_, e)| epoch > *e) {
+                    best = Some((found, epoch));
+                }
+            }
+        }
+        match best {
+            Some((addr, _)) => self.master_named(index, addr, lift_fence),
+            None if lift_fence => self.lift_fence(index),
+            None => {}
+        }
+    }
+}
+
+/// Asks the node at `addr` for its role; `None` when it cannot be reached.
+fn probe_role(addr: &NodeAddr, timeout: Duration) -> Option<String> {
+    let mut link = SentinelLink::connect(&SentinelAddr::Tcp(addr.clone()), timeout).ok()?;
+    link.role().ok()
+}
+
+/// The driver thread: polls candidates of fenced masters, ends fences that outlive the fence
+/// wait, and re-asks the sentinels when conns report READONLY or broken connections.
+pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
+    let count = shared.masters.len();
+    let mut probes: HashMap<NodeAddr, SentinelLink> = HashMap::new();
+    let mut last_reask: Vec<Option<Instant>> = vec![None; count];
+    while !shared.stop.is_stopped() {
+        let mut fenced_any = false;
+        for index in 0..count {
+            let fence = shared.fences()[index].clone();
+            if let Some(fence) = fence {
+                if shared.masters[index].generation() != fence.generation {
+                    shared.fences()[index] = None;
+                } else {
+                    fenced_any = true;
+                    drive_fence(&shared, index, &fence, &mut probes);
+                }
+            }
+            let master = &shared.masters[index].shared;
+            let due = last_reask[index].is_none_or(|at| at.elapsed() >= REASK_INTERVAL);
+            if due && master.reask_wanted.swap(false, Ordering::AcqRel) {
+                last_reask[index] = Some(Instant::now());
+                shared.reask(index, false);
+            }
+        }
+        if !fenced_any {
+            probes.clear();
+        }
+        let pending_reask = shared
+            .masters
+            .iter()
+            .any(|m| m.shared.reask_wanted.load(Ordering::Acquire));
+        let nap = if fenced_any {
+            PROBE_INTERVAL
+        } else if pending_reask {
+            REASK_INTERVAL
+        } else {
+            Duration::from_secs(1)
+        };
+        shared.driver.wait(nap);
+    }
+}
+
+fn drive_fence(
+    shared: &Shared,
+    index: usize,
+    fence: &Fence,
+    probes: &mut HashMap<NodeAddr, SentinelLink>,
+) {
+    if let Some(candidate) = &fence.candidate {
+        if !probes.contains_key(candidate) {
+            let target = SentinelAddr::Tcp(candidate.clone());
+            if let Ok(link) = SentinelLink::connect(&target, shared.probe_timeout()) {
+                probes.insert(candidate.clone(), link);
+            }
+        }
+        if let Some(link) = probes.get_mut(candidate) {
+            match link.role() {
+                Ok(role) if role == "master" => {
+                    shared.switch(index, candidate.clone());
+                    return;
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    probes.remove(candidate);
+                }
+            }
+        }
+    }
+    if fence.raised_at.elapsed() >= shared.config.fence_wait {
+        shared.reask(index, true);
+        // Whatever the sentinels said, this fence has had its time.
+        let mut fences = shared.fences();
+        if fences[index]
+            .as_ref()
+            .is_some_and(|f| f.generation == fence.generation && f.raised_at == fence.raised_at)
+        {
+            fences[index] = None;
+            shared.masters[index].shared.lift(fence.generation);
+        }
+    }
+}
