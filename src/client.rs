@@ -126,14 +126,15 @@ impl Client {
             .name("sentinel-failover".into())
             .spawn(move || run_driver(driver_shared))
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}")))?;
-        *shared.driver_thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(driver_thread);
+        *shared
+            .driver_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(driver_thread);
         for addr in config.sentinels.iter().cloned() {
             shared.watchers.add(&shared, addr);
         }
         for addr in other_sentinels {
-            shared
-                .watchers
-                .add(&shared, SentinelAddr::Tcp(addr));
+            shared.watchers.add(&shared, SentinelAddr::Tcp(addr));
         }
         Ok(Client {
             shared,
@@ -205,7 +206,15 @@ impl Client {
 
     /// True while a failover of `name` is under way and its connections are fenced.
     pub fn is_fenced(&self, name: &str) -> Result<bool> {
-        Ok(self.shared.masters[self.master_index(name)?].shared.is_fenced())
+        Ok(self.shared.masters[self.master_index(name)?]
+            .shared
+            .is_fenced())
+    }
+
+    /// How many failovers have fenced `name` since the client started.
+    pub fn fences_raised(&self, name: &str) -> Result<u64> {
+        let master = &self.shared.masters[self.master_index(name)?];
+        Ok(master.shared.fences_raised.load(Ordering::Relaxed))
     }
 
     /// Number of sentinel links currently up.
@@ -232,7 +241,11 @@ impl Client {
         shared.stop.stop();
         shared.driver.wake();
         shared.watchers.stop_and_join();
-        let driver = shared.driver_thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let driver = shared
+            .driver_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(driver) = driver {
             let _ = driver.join();
         }

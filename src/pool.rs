@@ -33,6 +33,8 @@ pub(crate) struct MasterShared {
     pub sentinels_up: Arc<AtomicUsize>,
     /// Raised when a conn saw READONLY or broke: the failover driver re-asks the sentinels.
     pub reask_wanted: AtomicBool,
+    /// How many failovers have fenced this master.
+    pub fences_raised: AtomicU64,
     wake_driver: Arc<dyn Fn() + Send + Sync>,
     fence_lock: Mutex<()>,
     fence_changed: Condvar,
@@ -59,7 +61,10 @@ impl MasterShared {
             .state
             .compare_exchange(open, open | 1, Ordering::AcqRel, Ordering::Acquire)
         {
-            Ok(_) => true,
+            Ok(_) => {
+                self.fences_raised.fetch_add(1, Ordering::Relaxed);
+                true
+            }
             Err(now) => now == open | 1,
         }
     }
@@ -180,9 +185,7 @@ impl r2d2::ManageConnection for DataManager {
     }
 
     fn has_broken(&self, conn: &mut DataConnection) -> bool {
-        conn.broken
-            || !conn.redis.is_open()
-            || self.generation != self.master.generation()
+        conn.broken || !conn.redis.is_open() || self.generation != self.master.generation()
     }
 }
 
@@ -280,6 +283,7 @@ impl Master {
                 state: AtomicU64::new(0),
                 sentinels_up,
                 reask_wanted: AtomicBool::new(false),
+                fences_raised: AtomicU64::new(0),
                 wake_driver,
                 fence_lock: Mutex::new(()),
                 fence_changed: Condvar::new(),

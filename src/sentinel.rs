@@ -358,7 +358,9 @@ pub fn parse_master_info(frame: &Frame) -> Result<(NodeAddr, u64), String> {
     };
     let ip = field("ip").filter(|ip| !ip.is_empty());
     let port = field("port").and_then(NodeAddr::parse_port);
-    let epoch = field("config-epoch").and_then(|e| e.parse().ok()).unwrap_or(0);
+    let epoch = field("config-epoch")
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
     match (ip, port) {
         (Some(ip), Some(port)) => Ok((NodeAddr::new(ip, port), epoch)),
         _ => Err(format!("master entry without ip/port: {frame:?}")),

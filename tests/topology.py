@@ -152,7 +152,8 @@ class Topology:
     """Masters (one per name), each with replicas, watched by sentinels, all on 127.0.0.1."""
 
     def __init__(self, base_dir, names=("mymaster",), replicas=2, sentinels=3, quorum=None,
-                 down_after_ms=1000, failover_timeout_ms=3000, replica_priority=None):
+                 down_after_ms=1000, failover_timeout_ms=3000, replica_priority=None,
+                 unpromotable=False):
         self.base = os.path.abspath(base_dir)
         self.names = list(names)
         self.n_replicas = replicas
@@ -161,6 +162,8 @@ class Topology:
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
         self.replica_priority = replica_priority
+        # Replicas that refuse SLAVEOF: a failover selects one, cannot promote it, and aborts.
+        self.unpromotable = unpromotable
         self.masters = {}    # name -> Server (the initial master)
         self.replicas = {}   # name -> [Server]
         self.sentinels = []  # [Server]
@@ -204,6 +207,8 @@ class Topology:
             conf.append("replicaof 127.0.0.1 %d" % master_port)
             if self.replica_priority is not None:
                 conf.append("replica-priority %d" % self.replica_priority)
+            if self.unpromotable:
+                conf += ['rename-command SLAVEOF ""', 'rename-command REPLICAOF ""']
         conf_path = os.path.join(server.dir, "redis.conf")
         with open(conf_path, "w") as f:
             f.write("\n".join(conf) + "\n")
@@ -253,9 +258,14 @@ class Topology:
                 for s in self.sentinels:
                     if not s.alive():
                         continue
-                    reps = resp_command(s.port, "SENTINEL", "REPLICAS", name)
-                    ok = [r for r in reps if "s_down" not in fields(r)["flags"]
-                          and "disconnected" not in fields(r)["flags"]]
+                    reps = [fields(r) for r in resp_command(s.port, "SENTINEL", "REPLICAS", name)]
+                    # The sentinel must have read each replica's own INFO (its priority), not
+                    # only the master's list of replicas.
+                    priority = str(100 if self.replica_priority is None else self.replica_priority)
+                    ok = [r for r in reps if "s_down" not in r["flags"]
+                          and "disconnected" not in r["flags"]
+                          and r.get("master-link-status") == "ok"
+                          and r.get("slave-priority") == priority]
                     if len(ok) < self.n_replicas:
                         return False
                     others = resp_command(s.port, "SENTINEL", "SENTINELS", name)
@@ -385,11 +395,21 @@ def main():
     up.add_argument("--names", default="mymaster")
     up.add_argument("--replicas", type=int, default=2)
     up.add_argument("--sentinels", type=int, default=3)
+    up.add_argument("--replica-priority", type=int, default=None)
+    up.add_argument("--unpromotable", action="store_true", help="replicas refuse SLAVEOF")
     down = sub.add_parser("down")
     down.add_argument("--dir", required=True)
     fail = sub.add_parser("failover", help="force a failover; prints OLD_PORT and NEW_PORT")
     fail.add_argument("--dir", required=True)
     fail.add_argument("--name", default="mymaster")
+    sig = sub.add_parser("signal", help="send a signal to the server on a port (KILL, STOP, CONT)")
+    sig.add_argument("--dir", required=True)
+    sig.add_argument("--port", type=int, required=True)
+    sig.add_argument("--sig", required=True)
+    wait = sub.add_parser("wait-switch", help="wait until every live sentinel names a new master")
+    wait.add_argument("--dir", required=True)
+    wait.add_argument("--name", default="mymaster")
+    wait.add_argument("--old-port", type=int, required=True)
     for verb in ("kill-sentinel", "restart-sentinel"):
         op = sub.add_parser(verb)
         op.add_argument("--dir", required=True)
@@ -399,6 +419,16 @@ def main():
         old, new = Topology.load(args.dir).failover(args.name)
         print("OLD_PORT=%d\nNEW_PORT=%d" % (old, new))
         return 0
+    if args.cmd == "signal":
+        server = Topology.load(args.dir).server_by_port(args.port)
+        if args.sig == "KILL":
+            server.kill()
+        else:
+            server.signal(getattr(signal, "SIG" + args.sig))
+        return 0
+    if args.cmd == "wait-switch":
+        print("NEW_PORT=%d" % Topology.load(args.dir).wait_switch(args.name, args.old_port))
+        return 0
     if args.cmd == "kill-sentinel":
         Topology.load(args.dir).sentinels[args.index].kill()
         return 0
@@ -407,7 +437,8 @@ def main():
         return 0
     if args.cmd == "up":
         topo = Topology(args.dir, names=args.names.split(","), replicas=args.replicas,
-                        sentinels=args.sentinels).start()
+                        sentinels=args.sentinels, replica_priority=args.replica_priority,
+                        unpromotable=args.unpromotable).start()
         print("SENTINEL_ADDR=%s" % topo.sentinel_addr)
         print("SENTINEL_PORTS=%s" % ",".join(str(s.port) for s in topo.sentinels))
         print("SENTINEL_PIDS=%s" % ",".join(str(s.pid) for s in topo.sentinels))

@@ -39,6 +39,16 @@ fn run(args: &[&str]) -> HashMap<String, String> {
 impl Topology {
     /// Starts masters named `names`, each with `replicas` replicas, and `sentinels` sentinels.
     pub fn start(names: &[&str], replicas: usize, sentinels: usize) -> Topology {
+        Self::start_with(names, replicas, sentinels, &[])
+    }
+
+    /// Like `start`, with extra `topology.py up` arguments.
+    pub fn start_with(
+        names: &[&str],
+        replicas: usize,
+        sentinels: usize,
+        extra: &[&str],
+    ) -> Topology {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "redis-sentinel-rs-{}-{}",
@@ -51,21 +61,16 @@ impl Topology {
             dir,
             vars: HashMap::new(),
         };
-        topo.vars = run(&[
-            "up",
-            "--dir",
-            &dir_str,
-            "--names",
-            &names.join(","),
-            "--replicas",
-            &replicas.to_string(),
-            "--sentinels",
-            &sentinels.to_string(),
-        ]);
+        let (names, replicas, sentinels) =
+            (names.join(","), replicas.to_string(), sentinels.to_string());
+        let mut args = vec!["up", "--dir", &dir_str, "--names", &names];
+        args.extend(["--replicas", &replicas, "--sentinels", &sentinels]);
+        args.extend_from_slice(extra);
+        topo.vars = run(&args);
         topo
     }
 
-    fn dir(&self) -> &str {
+    pub fn dir(&self) -> &str {
         self.dir.to_str().unwrap()
     }
 
@@ -96,6 +101,58 @@ impl Topology {
             vars["OLD_PORT"].parse().unwrap(),
             vars["NEW_PORT"].parse().unwrap(),
         )
+    }
+
+    /// Sends KILL (and waits for the exit), STOP or CONT to the server on `port`.
+    pub fn signal(&self, port: u16, sig: &str) {
+        run(&[
+            "signal",
+            "--dir",
+            self.dir(),
+            "--port",
+            &port.to_string(),
+            "--sig",
+            sig,
+        ]);
+    }
+
+    /// Waits until every live sentinel names a master other than `old_port`; returns its port.
+    pub fn wait_switch(&self, name: &str, old_port: u16) -> u16 {
+        let vars = run(&[
+            "wait-switch",
+            "--dir",
+            self.dir(),
+            "--name",
+            name,
+            "--old-port",
+            &old_port.to_string(),
+        ]);
+        vars["NEW_PORT"].parse().unwrap()
+    }
+
+    /// Starts a forced failover without waiting for it.
+    pub fn start_failover(&self, name: &str, sentinel_index: usize) {
+        let port: u16 = self.vars["SENTINEL_PORTS"]
+            .split(',')
+            .nth(sentinel_index)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let reply: String = redis::cmd("SENTINEL")
+            .arg("FAILOVER")
+            .arg(name)
+            .query(&mut direct(port))
+            .unwrap();
+        assert_eq!(reply, "OK");
+    }
+
+    pub fn sentinel_port(&self, index: usize) -> u16 {
+        self.vars["SENTINEL_PORTS"]
+            .split(',')
+            .nth(index)
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     pub fn kill_sentinel(&self, index: usize) {
