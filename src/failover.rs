@@ -188,7 +188,7 @@ pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
     let mut last_reask: Vec<Option<Instant>> = vec![None; count];
     while !shared.stop.is_stopped() {
         let mut fenced_any = false;
-        for index in 0..count {
+        for (index, last_reask) in last_reask.iter_mut().enumerate() {
             let fence = shared.fences()[index].clone();
             if let Some(fence) = fence {
                 if shared.masters[index].generation() != fence.generation {
@@ -199,9 +199,9 @@ pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
                 }
             }
             let master = &shared.masters[index].shared;
-            let due = last_reask[index].is_none_or(|at| at.elapsed() >= REASK_INTERVAL);
+            let due = last_reask.is_none_or(|at| at.elapsed() >= REASK_INTERVAL);
             if due && master.reask_wanted.swap(false, Ordering::AcqRel) {
-                last_reask[index] = Some(Instant::now());
+                *last_reask = Some(Instant::now());
                 shared.reask(index, false);
             }
         }
