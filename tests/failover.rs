@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{direct, wait_for, Topology};
-use redis_sentinel::{Client, Value};
+use redis_sentinel::Client;
 
 const NAME: &str = "mymaster";
 const KEY: &str = "acked";
