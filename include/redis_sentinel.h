@@ -98,6 +98,11 @@ typedef struct sentinel_conn sentinel_conn;
 typedef struct sentinel_error sentinel_error;
 
 /*
+ Options for a client: the sentinels to ask first and the timeouts. Opaque.
+ */
+typedef struct sentinel_options sentinel_options;
+
+/*
  One node of a reply tree; fields mean what they mean in hiredis's `redisReply`.
  */
 typedef struct sentinel_reply {
@@ -289,6 +294,119 @@ bool sentinel_error_is_readonly(const struct sentinel_error *err);
  `err` is NULL or an error from this library that has not been freed.
  */
 void sentinel_error_free(struct sentinel_error *err);
+
+/*
+ New options with no sentinel and every default: connect timeout 1000 ms, read and write
+ timeouts 3000 ms, pool wait 4000 ms, fence wait 5000 ms, sentinel timeout 1000 ms.
+ Caller owns the result; free it with `sentinel_options_free`. NULL only if out of memory.
+ */
+struct sentinel_options *sentinel_options_new(void);
+
+/*
+ Frees `opts`. NULL is a no-op. Clients made from `opts` do not depend on it.
+
+ # Safety
+ `opts` is NULL or options from `sentinel_options_new` that have not been freed.
+ */
+void sentinel_options_free(struct sentinel_options *opts);
+
+/*
+ Adds a sentinel to ask (in the order added). `network` and `address` as in
+ `sentinel_client_new`. Others are still discovered with `SENTINEL SENTINELS`.
+ Returns false and sets `*err` on a NULL or bad argument. Does not take ownership of
+ `network` or `address`.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread; strings NULL or NUL-terminated.
+ */
+bool sentinel_options_add_sentinel(struct sentinel_options *opts,
+                                   const char *network,
+                                   const char *address,
+                                   struct sentinel_error **err);
+
+/*
+ Bound on opening a data connection (TCP connect plus handshake). Default 1000 ms.
+ Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_connect_timeout_ms(struct sentinel_options *opts,
+                                             uint64_t millis,
+                                             struct sentinel_error **err);
+
+/*
+ Bound on reading one reply from a data node; a hung master fails the command (IO) after
+ this long. Default 3000 ms. Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_read_timeout_ms(struct sentinel_options *opts,
+                                          uint64_t millis,
+                                          struct sentinel_error **err);
+
+/*
+ Bound on writing one command to a data node. Default 3000 ms.
+ Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_write_timeout_ms(struct sentinel_options *opts,
+                                           uint64_t millis,
+                                           struct sentinel_error **err);
+
+/*
+ How long `sentinel_get_master` waits for a free connection before POOL_TIMEOUT.
+ Default 4000 ms. Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_pool_wait_ms(struct sentinel_options *opts,
+                                       uint64_t millis,
+                                       struct sentinel_error **err);
+
+/*
+ Longest a failover may fence a master: while fenced, `sentinel_get_master` waits up to this
+ long for the new master, and commands on conns to the old master fail (IO) without being
+ sent. When it ends, the fence is lifted and the sentinels re-asked. Default 5000 ms.
+ Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_fence_wait_ms(struct sentinel_options *opts,
+                                        uint64_t millis,
+                                        struct sentinel_error **err);
+
+/*
+ Bound on connecting to and querying a sentinel; a silent sentinel link is dropped after
+ three times its keepalive (1000 ms). Default 1000 ms.
+ Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_sentinel_timeout_ms(struct sentinel_options *opts,
+                                              uint64_t millis,
+                                              struct sentinel_error **err);
+
+/*
+ Like `sentinel_client_new`, with the sentinels and timeouts of `opts` (at least one
+ sentinel added). Returns NULL on failure and sets `*err`. Caller owns the result; free it
+ with `sentinel_client_close`. Does not take ownership of `opts` or `names`.
+
+ # Safety
+ `opts` is NULL or live options; `names` holds `names_len` pointers, each NULL or a
+ NUL-terminated string.
+ */
+struct sentinel_client *sentinel_client_new_with_options(const struct sentinel_options *opts,
+                                                         size_t pool_size,
+                                                         const char *const *names,
+                                                         size_t names_len,
+                                                         struct sentinel_error **err);
 
 /*
  Frees `reply` and every node and string under it. NULL is a no-op.

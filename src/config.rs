@@ -122,12 +122,13 @@ pub struct Config {
     pub fence_wait: Duration,
 }
 
-impl Config {
-    pub fn new(sentinel: SentinelAddr, masters: Vec<String>, pool_size: u32) -> Self {
+impl Default for Config {
+    /// No sentinels, no masters, pool size 10, and the default timeouts.
+    fn default() -> Self {
         Config {
-            sentinels: vec![sentinel],
-            masters,
-            pool_size,
+            sentinels: Vec::new(),
+            masters: Vec::new(),
+            pool_size: 10,
             connect_timeout: Duration::from_secs(1),
             read_timeout: Duration::from_secs(3),
             write_timeout: Duration::from_secs(3),
@@ -135,6 +136,17 @@ impl Config {
             sentinel_timeout: Duration::from_secs(1),
             sentinel_keepalive: Duration::from_secs(1),
             fence_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Config {
+    pub fn new(sentinel: SentinelAddr, masters: Vec<String>, pool_size: u32) -> Self {
+        Config {
+            sentinels: vec![sentinel],
+            masters,
+            pool_size,
+            ..Config::default()
         }
     }
 

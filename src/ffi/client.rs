@@ -72,27 +72,44 @@ pub unsafe extern "C" fn sentinel_client_new(
         let network = unsafe { str_arg(network, "network") }?;
         // SAFETY: as above.
         let address = unsafe { str_arg(address, "address") }?;
-        let sentinel = SentinelAddr::parse(network, address)?;
-        if names.is_null() {
-            return Err(Error::invalid("names is NULL"));
-        }
-        if names_len == 0 {
-            return Err(Error::invalid("no master names given (names_len is 0)"));
-        }
-        let pool_size = u32::try_from(pool_size)
-            .map_err(|_| Error::invalid(format!("pool size {pool_size} is too large")))?;
-        // SAFETY: `names` is non-NULL and holds `names_len` pointers, per the contract.
-        let raw_names = unsafe { std::slice::from_raw_parts(names, names_len) };
-        let masters = raw_names
-            .iter()
-            .enumerate()
-            // SAFETY: each entry is NULL or a NUL-terminated string, per the contract.
-            .map(|(i, &name)| unsafe { str_arg(name, &format!("names[{i}]")) }.map(str::to_owned))
-            .collect::<Result<Vec<_>, _>>()?;
-        let core = Client::new(Config::new(sentinel, masters, pool_size))?;
-        let slabs = (0..names_len).map(|_| Mutex::default()).collect();
-        Ok(Box::into_raw(Box::new(sentinel_client { core, slabs })))
+        let config = Config {
+            sentinels: vec![SentinelAddr::parse(network, address)?],
+            ..Config::default()
+        };
+        // SAFETY: forwarded contract.
+        unsafe { client_from_config(config, pool_size, names, names_len) }
     })
+}
+
+/// Completes `config` with the pool size and names of a C call and starts a client.
+///
+/// # Safety
+/// `names` is NULL or holds `names_len` pointers, each NULL or a NUL-terminated string.
+pub(crate) unsafe fn client_from_config(
+    mut config: Config,
+    pool_size: usize,
+    names: *const *const c_char,
+    names_len: usize,
+) -> Result<*mut sentinel_client, Error> {
+    if names.is_null() {
+        return Err(Error::invalid("names is NULL"));
+    }
+    if names_len == 0 {
+        return Err(Error::invalid("no master names given (names_len is 0)"));
+    }
+    config.pool_size = u32::try_from(pool_size)
+        .map_err(|_| Error::invalid(format!("pool size {pool_size} is too large")))?;
+    // SAFETY: `names` is non-NULL and holds `names_len` pointers, per the contract.
+    let raw_names = unsafe { std::slice::from_raw_parts(names, names_len) };
+    config.masters = raw_names
+        .iter()
+        .enumerate()
+        // SAFETY: each entry is NULL or a NUL-terminated string, per the contract.
+        .map(|(i, &name)| unsafe { str_arg(name, &format!("names[{i}]")) }.map(str::to_owned))
+        .collect::<Result<Vec<_>, _>>()?;
+    let core = Client::new(config)?;
+    let slabs = (0..names_len).map(|_| Mutex::default()).collect();
+    Ok(Box::into_raw(Box::new(sentinel_client { core, slabs })))
 }
 
 /// Stops every background thread, closes every socket, and frees `client` together with any

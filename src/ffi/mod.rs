@@ -5,11 +5,13 @@
 mod client;
 mod conn;
 mod error;
+mod options;
 mod reply;
 
 pub use client::*;
 pub use conn::*;
 pub use error::*;
+pub use options::*;
 pub use reply::*;
 
 use std::any::Any;

@@ -221,3 +221,23 @@ def test_sentinel_killed_and_restarted(failover_topo):
             topo.restart_sentinel(i)
         with client.master("mymaster") as conn:
             assert conn.cmd("GET", "k") == b"99"
+
+
+def test_options(topo):
+    with redis_sentinel.Client("tcp", "127.0.0.1:1", pool_size=1, names=["a"],
+                               sentinels=[topo.sentinel_addr, ("unix", topo.sentinel_socket())],
+                               connect_timeout=0.5, read_timeout=0.25, write_timeout=0.25,
+                               pool_wait=0.2, fence_wait=1, sentinel_timeout=0.3) as client:
+        with client.master("a") as conn:
+            assert conn.cmd("PING") == "PONG"
+            with pytest.raises(Error) as info:
+                client.get_master("a")   # pool of one, 200 ms wait
+            assert info.value.kind == ErrorKind.POOL_TIMEOUT
+            with pytest.raises(Error) as info:
+                conn.cmd("BLPOP", "nothing-here", "1")   # read timeout 250 ms
+            assert info.value.kind == ErrorKind.IO
+    for bad in (dict(read_timeout=0), dict(pool_wait=-1), dict(fence_wait="x"),
+                dict(sentinels=["nohost"]), dict(sentinels=[("udp", "h:1")])):
+        with pytest.raises(Error) as info:
+            redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], **bad)
+        assert info.value.kind == ErrorKind.INVALID_ARGUMENT, bad

@@ -11,7 +11,7 @@ import ctypes
 import enum
 import threading
 from ctypes import byref, c_char_p, c_size_t
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import Any, Iterable, Iterator, Optional, Tuple, Union
 
 from ._lib import ConnPtr, ErrorPtr, lib
 
@@ -136,7 +136,19 @@ class Client:
     """
 
     def __init__(self, network: str, address: str, pool_size: int = 10,
-                 names: Iterable[str] = ()):
+                 names: Iterable[str] = (), *,
+                 sentinels: Iterable[Union[str, Tuple[str, str]]] = (),
+                 connect_timeout: Optional[float] = None,
+                 read_timeout: Optional[float] = None,
+                 write_timeout: Optional[float] = None,
+                 pool_wait: Optional[float] = None,
+                 fence_wait: Optional[float] = None,
+                 sentinel_timeout: Optional[float] = None):
+        """Connects to the sentinel at ``address`` (and any in ``sentinels``: "host:port" or
+        (network, address) pairs), resolves every name, and starts following failovers.
+
+        Timeouts are in seconds. Defaults: connect 1, read 3, write 3, pool wait 4, fence
+        wait 5, sentinel 1."""
         self._ptr = None
         self._closed = False
         self._busy = 0
@@ -151,9 +163,21 @@ class Client:
             raise Error(ErrorKind.INVALID_ARGUMENT, "network and address must be str")
         encoded = [n.encode("utf-8") for n in names]
         array = (c_char_p * max(1, len(encoded)))(*encoded)
+        timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout,
+                    "write_timeout": write_timeout, "pool_wait": pool_wait,
+                    "fence_wait": fence_wait, "sentinel_timeout": sentinel_timeout}
+        sentinels = list(sentinels)
         err = ErrorPtr()
-        ptr = lib.sentinel_client_new(network.encode(), address.encode(), pool_size, array,
-                                      len(encoded), byref(err))
+        if not sentinels and all(v is None for v in timeouts.values()):
+            ptr = lib.sentinel_client_new(network.encode(), address.encode(), pool_size, array,
+                                          len(encoded), byref(err))
+        else:
+            opts = _options([(network, address)] + sentinels, timeouts)
+            try:
+                ptr = lib.sentinel_client_new_with_options(opts, pool_size, array, len(encoded),
+                                                           byref(err))
+            finally:
+                lib.sentinel_options_free(opts)
         if not ptr:
             raise _take_error(err)
         self._ptr = ptr
@@ -249,6 +273,35 @@ class Client:
                 self.close()
         except Exception:
             pass
+
+
+def _options(sentinels, timeouts):
+    """Builds native options; the caller frees them."""
+    opts = lib.sentinel_options_new()
+    try:
+        for entry in sentinels:
+            network, address = ("tcp", entry) if isinstance(entry, str) else entry
+            if not isinstance(network, str) or not isinstance(address, str):
+                raise Error(ErrorKind.INVALID_ARGUMENT,
+                            "sentinel %r: use \"host:port\" or (network, address)" % (entry,))
+            err = ErrorPtr()
+            if not lib.sentinel_options_add_sentinel(opts, network.encode(), address.encode(),
+                                                     byref(err)):
+                raise _take_error(err)
+        for name, seconds in timeouts.items():
+            if seconds is None:
+                continue
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+                raise Error(ErrorKind.INVALID_ARGUMENT,
+                            "%s must be a positive number of seconds, got %r" % (name, seconds))
+            setter = getattr(lib, "sentinel_options_set_%s_ms" % name)
+            err = ErrorPtr()
+            if not setter(opts, max(1, int(round(seconds * 1000))), byref(err)):
+                raise _take_error(err)
+        return opts
+    except BaseException:
+        lib.sentinel_options_free(opts)
+        raise
 
 
 def _name(name: str) -> bytes:

@@ -8,7 +8,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import POINTER, c_bool, c_char_p, c_double, c_int, c_longlong, c_size_t, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_double, c_int, c_longlong, c_size_t, c_uint64, c_void_p
 
 
 class ClientPtr(c_void_p):
@@ -21,6 +21,10 @@ class ConnPtr(c_void_p):
 
 class ErrorPtr(c_void_p):
     """sentinel_error *"""
+
+
+class OptionsPtr(c_void_p):
+    """sentinel_options *"""
 
 
 class Reply(ctypes.Structure):
@@ -43,6 +47,17 @@ FUNCTIONS = {
     "sentinel_version": (c_char_p, []),
     "sentinel_client_new": (ClientPtr, [c_char_p, c_char_p, c_size_t, POINTER(c_char_p), c_size_t,
                                         POINTER(ErrorPtr)]),
+    "sentinel_client_new_with_options": (ClientPtr, [OptionsPtr, c_size_t, POINTER(c_char_p), c_size_t,
+                                                     POINTER(ErrorPtr)]),
+    "sentinel_options_new": (OptionsPtr, []),
+    "sentinel_options_free": (None, [OptionsPtr]),
+    "sentinel_options_add_sentinel": (c_bool, [OptionsPtr, c_char_p, c_char_p, POINTER(ErrorPtr)]),
+    "sentinel_options_set_connect_timeout_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_read_timeout_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_write_timeout_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_pool_wait_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_fence_wait_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_sentinel_timeout_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
     "sentinel_client_close": (None, [ClientPtr]),
     "sentinel_get_master": (ConnPtr, [ClientPtr, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_put_master": (None, [ClientPtr, c_char_p, ConnPtr]),

@@ -1,0 +1,272 @@
+//! `sentinel_options`: several sentinels and every timeout, for `sentinel_client_new_with_options`.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::client::client_from_config;
+use super::{boundary, boundary_void, mut_arg, ref_arg, sentinel_client, sentinel_error, str_arg};
+use crate::config::{Config, SentinelAddr};
+use crate::error::Error;
+
+/// Options for a client: the sentinels to ask first and the timeouts. Opaque.
+#[allow(non_camel_case_types)]
+pub struct sentinel_options {
+    config: Config,
+}
+
+/// New options with no sentinel and every default: connect timeout 1000 ms, read and write
+/// timeouts 3000 ms, pool wait 4000 ms, fence wait 5000 ms, sentinel timeout 1000 ms.
+/// Caller owns the result; free it with `sentinel_options_free`. NULL only if out of memory.
+#[no_mangle]
+pub extern "C" fn sentinel_options_new() -> *mut sentinel_options {
+    boundary(
+        "sentinel_options_new",
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        || {
+            Ok(Box::into_raw(Box::new(sentinel_options {
+                config: Config::default(),
+            })))
+        },
+    )
+}
+
+/// Frees `opts`. NULL is a no-op. Clients made from `opts` do not depend on it.
+///
+/// # Safety
+/// `opts` is NULL or options from `sentinel_options_new` that have not been freed.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_free(opts: *mut sentinel_options) {
+    boundary_void(|| {
+        if !opts.is_null() {
+            // SAFETY: created by Box::into_raw in sentinel_options_new, not freed yet.
+            drop(unsafe { Box::from_raw(opts) });
+        }
+    });
+}
+
+/// Adds a sentinel to ask (in the order added). `network` and `address` as in
+/// `sentinel_client_new`. Others are still discovered with `SENTINEL SENTINELS`.
+/// Returns false and sets `*err` on a NULL or bad argument. Does not take ownership of
+/// `network` or `address`.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread; strings NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_add_sentinel(
+    opts: *mut sentinel_options,
+    network: *const c_char,
+    address: *const c_char,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    boundary("sentinel_options_add_sentinel", err, false, || {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { mut_arg(opts, "opts") }?;
+        // SAFETY: forwarded contract.
+        let network = unsafe { str_arg(network, "network") }?;
+        // SAFETY: forwarded contract.
+        let address = unsafe { str_arg(address, "address") }?;
+        opts.config
+            .sentinels
+            .push(SentinelAddr::parse(network, address)?);
+        Ok(true)
+    })
+}
+
+/// Sets one duration of `opts` from milliseconds, rejecting 0.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+unsafe fn set_millis(
+    func: &str,
+    opts: *mut sentinel_options,
+    millis: u64,
+    err: *mut *mut sentinel_error,
+    field: fn(&mut Config) -> &mut Duration,
+) -> bool {
+    boundary(func, err, false, || {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { mut_arg(opts, "opts") }?;
+        if millis == 0 {
+            return Err(Error::invalid(format!(
+                "{func}: the value must be at least 1 ms"
+            )));
+        }
+        *field(&mut opts.config) = Duration::from_millis(millis);
+        Ok(true)
+    })
+}
+
+/// Bound on opening a data connection (TCP connect plus handshake). Default 1000 ms.
+/// Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_connect_timeout_ms(
+    opts: *mut sentinel_options,
+    millis: u64,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set_millis(
+            "sentinel_options_set_connect_timeout_ms",
+            opts,
+            millis,
+            err,
+            |c| &mut c.connect_timeout,
+        )
+    }
+}
+
+/// Bound on reading one reply from a data node; a hung master fails the command (IO) after
+/// this long. Default 3000 ms. Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_read_timeout_ms(
+    opts: *mut sentinel_options,
+    millis: u64,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set_millis(
+            "sentinel_options_set_read_timeout_ms",
+            opts,
+            millis,
+            err,
+            |c| &mut c.read_timeout,
+        )
+    }
+}
+
+/// Bound on writing one command to a data node. Default 3000 ms.
+/// Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_write_timeout_ms(
+    opts: *mut sentinel_options,
+    millis: u64,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set_millis(
+            "sentinel_options_set_write_timeout_ms",
+            opts,
+            millis,
+            err,
+            |c| &mut c.write_timeout,
+        )
+    }
+}
+
+/// How long `sentinel_get_master` waits for a free connection before POOL_TIMEOUT.
+/// Default 4000 ms. Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_pool_wait_ms(
+    opts: *mut sentinel_options,
+    millis: u64,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set_millis(
+            "sentinel_options_set_pool_wait_ms",
+            opts,
+            millis,
+            err,
+            |c| &mut c.pool_wait,
+        )
+    }
+}
+
+/// Longest a failover may fence a master: while fenced, `sentinel_get_master` waits up to this
+/// long for the new master, and commands on conns to the old master fail (IO) without being
+/// sent. When it ends, the fence is lifted and the sentinels re-asked. Default 5000 ms.
+/// Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_fence_wait_ms(
+    opts: *mut sentinel_options,
+    millis: u64,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set_millis(
+            "sentinel_options_set_fence_wait_ms",
+            opts,
+            millis,
+            err,
+            |c| &mut c.fence_wait,
+        )
+    }
+}
+
+/// Bound on connecting to and querying a sentinel; a silent sentinel link is dropped after
+/// three times its keepalive (1000 ms). Default 1000 ms.
+/// Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_sentinel_timeout_ms(
+    opts: *mut sentinel_options,
+    millis: u64,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set_millis(
+            "sentinel_options_set_sentinel_timeout_ms",
+            opts,
+            millis,
+            err,
+            |c| &mut c.sentinel_timeout,
+        )
+    }
+}
+
+/// Like `sentinel_client_new`, with the sentinels and timeouts of `opts` (at least one
+/// sentinel added). Returns NULL on failure and sets `*err`. Caller owns the result; free it
+/// with `sentinel_client_close`. Does not take ownership of `opts` or `names`.
+///
+/// # Safety
+/// `opts` is NULL or live options; `names` holds `names_len` pointers, each NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_client_new_with_options(
+    opts: *const sentinel_options,
+    pool_size: usize,
+    names: *const *const c_char,
+    names_len: usize,
+    err: *mut *mut sentinel_error,
+) -> *mut sentinel_client {
+    boundary(
+        "sentinel_client_new_with_options",
+        err,
+        std::ptr::null_mut(),
+        || {
+            // SAFETY: forwarded contract.
+            let opts = unsafe { ref_arg(opts, "opts") }?;
+            if opts.config.sentinels.is_empty() {
+                return Err(Error::invalid(
+                    "opts has no sentinel: add one with sentinel_options_add_sentinel",
+                ));
+            }
+            // SAFETY: forwarded contract.
+            unsafe { client_from_config(opts.config.clone(), pool_size, names, names_len) }
+        },
+    )
+}
