@@ -169,6 +169,7 @@ static void test_bad_inputs(void) {
   sentinel_error_free(NULL);
   sentinel_reply_free(NULL);
   sentinel_client_close(NULL);
+  sentinel_conn_mark_broken(NULL);
 
   sentinel_client *c = new_client(2);
   sentinel_put_master(NULL, NAME, NULL);
@@ -448,12 +449,74 @@ static void test_unix_socket(void) {
   sentinel_client_close(c);
 }
 
+static void test_options(void) {
+  sentinel_error *err = NULL;
+  CHECK(!sentinel_options_add_sentinel(NULL, "tcp", "127.0.0.1:1", &err), "NULL opts");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  CHECK(!sentinel_options_set_read_timeout_ms(NULL, 5, NULL), "NULL opts, NULL err");
+  err = NULL;
+  CHECK(sentinel_client_new_with_options(NULL, 1, names_one, 1, &err) == NULL, "NULL opts");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  sentinel_options_free(NULL);
+
+  sentinel_options *opts = sentinel_options_new();
+  CHECK(opts != NULL, "options_new");
+  err = NULL;
+  CHECK(sentinel_client_new_with_options(opts, 1, names_one, 1, &err) == NULL, "no sentinel");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(!sentinel_options_add_sentinel(opts, NULL, "x:1", &err), "NULL network");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(!sentinel_options_add_sentinel(opts, "tcp", "nohost", &err), "bad address");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(!sentinel_options_set_fence_wait_ms(opts, 0, &err), "zero fence wait");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+
+  /* the first sentinel is unreachable: the client uses the next one */
+  CHECK(sentinel_options_add_sentinel(opts, "tcp", "127.0.0.1:1", NULL), "add unreachable");
+  CHECK(sentinel_options_add_sentinel(opts, "tcp", env("SENTINEL_ADDR"), NULL), "add real");
+  CHECK(sentinel_options_set_connect_timeout_ms(opts, 500, NULL), "connect");
+  CHECK(sentinel_options_set_read_timeout_ms(opts, 200, NULL), "read");
+  CHECK(sentinel_options_set_write_timeout_ms(opts, 200, NULL), "write");
+  CHECK(sentinel_options_set_pool_wait_ms(opts, 100, NULL), "pool wait");
+  CHECK(sentinel_options_set_fence_wait_ms(opts, 2000, NULL), "fence wait");
+  CHECK(sentinel_options_set_sentinel_timeout_ms(opts, 500, NULL), "sentinel timeout");
+  err = NULL;
+  sentinel_client *c = sentinel_client_new_with_options(opts, 1, names_one, 1, &err);
+  CHECK(c != NULL, "client with options: %s", sentinel_error_message(err));
+  sentinel_error_free(err);
+  sentinel_options_free(opts); /* the client does not depend on opts */
+  sentinel_conn *conn = sentinel_get_master(c, NAME, NULL);
+  CHECK(is_master(conn), "conn to master");
+  err = NULL;
+  CHECK(sentinel_get_master(c, NAME, &err) == NULL, "second conn of a pool of one");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_POOL_TIMEOUT, "kind %d", sentinel_error_get_kind(err));
+  sentinel_error_free(err);
+  err = NULL;
+  const char *blpop[] = {"BLPOP", "nothing-here", "1"};
+  double start = now_s();
+  CHECK(cmd(conn, &err, 3, blpop) == NULL, "BLPOP past the read timeout");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_IO, "kind %d", sentinel_error_get_kind(err));
+  CHECK(now_s() - start < 0.8, "read timeout honoured (%.2fs)", now_s() - start);
+  sentinel_carefully_put_master(c, NAME, conn, err);
+  sentinel_error_free(err);
+  sentinel_client_close(c);
+}
+
 int main(void) {
   CHECK(strcmp(sentinel_version(), "0.1.0") == 0, "version %s", sentinel_version());
   test_bad_inputs();
   test_reply_types();
   test_threads();
   test_unix_socket();
+  test_options();
   test_sentinel_restart();
   test_failover();
   printf("%d passed, %d failed\n", passed, failed);
