@@ -11,7 +11,7 @@ C_WARN  := -std=c99 -Wall -Wextra -pedantic -Werror
 BUILD   := build
 LDLIBS  := -L$(LIBDIR) -Wl,-rpath,$(LIBDIR) -lredis_sentinel -lpthread
 
-.PHONY: all lib header test test-rust test-c test-python header-check demo bench install lint clean
+.PHONY: all lib header test test-rust test-c test-python header-check demo bench bench-failover install lint clean
 
 all: lib
 
@@ -57,6 +57,13 @@ $(BUILD)/demo: examples/demo.c include/redis_sentinel.h lib | $(BUILD)
 demo: $(BUILD)/demo
 	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so PYTHONPATH=bindings/python \
 	  $(PYTHON) examples/demo.py --c-demo $(BUILD)/demo
+
+$(BUILD)/failover_writer: bench/failover_writer.c include/redis_sentinel.h lib | $(BUILD)
+	$(CC) $(C_WARN) $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
+
+# Forced failover and kill -9 with our C API, our Python binding and redis-py side by side.
+bench-failover: $(BUILD)/failover_writer
+	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so $(PYTHON) bench/failover_bench.py --c-writer $(BUILD)/failover_writer
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
