@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub stop: StopSignal,
     pub watchers: Watchers,
     pub fences: Mutex<Vec<Option<Fence>>>,
+    /// Why the last sentinel link failed, for diagnostics.
+    pub last_sentinel_error: Mutex<Option<Error>>,
     pub driver: Arc<DriverSignal>,
     driver_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     threads: Mutex<Option<Arc<ScheduledThreadPool>>>,
@@ -116,6 +118,7 @@ impl Client {
             stop: StopSignal::default(),
             watchers: Watchers::default(),
             fences: Mutex::new(vec![None; config.masters.len()]),
+            last_sentinel_error: Mutex::new(None),
             driver,
             driver_thread: Mutex::new(None),
             threads: Mutex::new(Some(threads)),
@@ -215,6 +218,15 @@ impl Client {
     pub fn fences_raised(&self, name: &str) -> Result<u64> {
         let master = &self.shared.masters[self.master_index(name)?];
         Ok(master.shared.fences_raised.load(Ordering::Relaxed))
+    }
+
+    /// Why the most recent sentinel link failed, if one has.
+    pub fn last_sentinel_error(&self) -> Option<Error> {
+        self.shared
+            .last_sentinel_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Number of sentinel links currently up.

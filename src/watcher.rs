@@ -128,7 +128,13 @@ impl Watcher {
         let mut backoff = BACKOFF_START;
         while !self.shared.stop.is_stopped() {
             let mut was_up = false;
-            let _ = self.watch(&mut was_up);
+            if let Err(err) = self.watch(&mut was_up) {
+                *self
+                    .shared
+                    .last_sentinel_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(err);
+            }
             self.set_socket(None);
             if was_up {
                 backoff = BACKOFF_START;

@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{direct, thread_count, wait_for, Topology};
+use common::{direct, thread_count, wait_for, wait_links, Topology};
 use redis::ConnectionLike;
 use redis_sentinel::{Client, Config, Conn, ErrorKind, SentinelAddr, Value};
 
@@ -189,9 +189,7 @@ fn eight_threads_count_exactly_and_close_leaves_nothing() {
 fn close_is_prompt() {
     let topo = Topology::start(&["mymaster"], 0, 1);
     let client = topo.client(&["mymaster"], 2);
-    wait_for("sentinel link up", Duration::from_secs(5), || {
-        client.sentinels_up() == 1
-    });
+    wait_links(&client, 1, Duration::from_secs(5));
     let started = std::time::Instant::now();
     client.close();
     assert!(
@@ -205,9 +203,7 @@ fn close_is_prompt() {
 fn forced_failover_is_followed_and_old_conns_are_dropped() {
     let topo = Topology::start(&["mymaster"], 2, 3);
     let client = topo.client(&["mymaster"], 4);
-    wait_for("every sentinel watched", Duration::from_secs(10), || {
-        client.sentinels_up() == 3
-    });
+    wait_links(&client, 3, Duration::from_secs(10));
     let mut before = client.get_master("mymaster").unwrap();
     let before_id = client_id(&mut before);
     let (old, new) = topo.failover("mymaster");
@@ -242,22 +238,16 @@ fn forced_failover_is_followed_and_old_conns_are_dropped() {
 fn sentinel_restart_keeps_commands_working() {
     let topo = Topology::start(&["mymaster"], 0, 1);
     let client = topo.client(&["mymaster"], 2);
-    wait_for("sentinel link up", Duration::from_secs(5), || {
-        client.sentinels_up() == 1
-    });
+    wait_links(&client, 1, Duration::from_secs(5));
     topo.kill_sentinel(0);
-    wait_for("link loss noticed", Duration::from_secs(5), || {
-        client.sentinels_up() == 0
-    });
+    wait_links(&client, 0, Duration::from_secs(5));
     for i in 0..50 {
         let mut conn = client.get_master("mymaster").unwrap();
         cmd(&mut conn, &["SET", "k", &i.to_string()]).unwrap();
         client.put_master(conn);
     }
     topo.restart_sentinel(0);
-    wait_for("reconnect", Duration::from_secs(10), || {
-        client.sentinels_up() == 1
-    });
+    wait_links(&client, 1, Duration::from_secs(10));
     let mut conn = client.get_master("mymaster").unwrap();
     assert_eq!(
         cmd(&mut conn, &["GET", "k"]).unwrap(),

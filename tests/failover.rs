@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{direct, wait_for, Topology};
+use common::{direct, wait_for, wait_links, Topology};
 use redis_sentinel::Client;
 
 const NAME: &str = "mymaster";
@@ -110,9 +110,7 @@ fn client_for(topo: &Topology, read_timeout: Duration) -> Arc<Client> {
     config.read_timeout = read_timeout;
     config.connect_timeout = Duration::from_millis(300);
     let client = Arc::new(Client::new(config).unwrap());
-    wait_for("every sentinel watched", Duration::from_secs(10), || {
-        client.sentinels_up() == 3
-    });
+    wait_links(&client, 3, Duration::from_secs(10));
     client
 }
 
@@ -213,9 +211,7 @@ fn failover_followed_when_the_given_sentinel_dies() {
     let client = client_for(&topo, Duration::from_secs(2));
     let writers = Writers::start(&client, 4);
     topo.kill_sentinel(0);
-    wait_for("link loss noticed", Duration::from_secs(5), || {
-        client.sentinels_up() == 2
-    });
+    wait_links(&client, 2, Duration::from_secs(5));
     topo.start_failover(NAME, 1);
     let new = topo.wait_switch(NAME, old);
     follow(&client, new);
@@ -234,17 +230,13 @@ fn all_sentinels_down_commands_keep_going() {
     for i in 0..3 {
         topo.kill_sentinel(i);
     }
-    wait_for("every link down", Duration::from_secs(5), || {
-        client.sentinels_up() == 0
-    });
+    wait_links(&client, 0, Duration::from_secs(5));
     // A failing checkout now says the sentinels are unreachable.
     std::thread::sleep(Duration::from_millis(300));
     for i in 0..3 {
         topo.restart_sentinel(i);
     }
-    wait_for("links back", Duration::from_secs(10), || {
-        client.sentinels_up() == 3
-    });
+    wait_links(&client, 3, Duration::from_secs(10));
     let report = writers.stop();
     let lost = lost_writes(&report, counter_on(topo.master_port(NAME)));
     print_report("sentinels restarted", &report, lost);

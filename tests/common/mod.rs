@@ -222,6 +222,20 @@ pub fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) ->
     start.elapsed()
 }
 
+/// Waits until `count` sentinel links are up, naming the last link error on timeout.
+pub fn wait_links(client: &Client, count: usize, limit: Duration) {
+    let start = Instant::now();
+    while client.sentinels_up() != count {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {count} sentinel links (up: {}, last error: {:?})",
+            client.sentinels_up(),
+            client.last_sentinel_error()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Number of threads of this process.
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")
