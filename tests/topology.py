@@ -10,6 +10,7 @@ directory; everything is stopped by the pids recorded there, never by name.
 """
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -17,15 +18,45 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 STATE_FILE = "topology.json"
 
 
+PORT_LOG = os.path.join(tempfile.gettempdir(), "redis-sentinel-test-ports")
+PORT_REUSE_AFTER = 3600.0
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port that no topology on this machine used in the last hour.
+
+    Sentinels keep dialing the ports of nodes they saw die. If a parallel test started a server
+    on such a port, those sentinels would publish their hellos there, and the two topologies
+    would learn each other's sentinels. So ports are not reused across topologies."""
+    now = time.time()
+    with open(PORT_LOG, "a+") as log:
+        fcntl.flock(log, fcntl.LOCK_EX)
+        log.seek(0)
+        recent = {}
+        for line in log:
+            try:
+                port, stamp = line.split()
+                if now - float(stamp) < PORT_REUSE_AFTER:
+                    recent[int(port)] = float(stamp)
+            except ValueError:
+                continue
+        for _ in range(1000):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in recent:
+                break
+        recent[port] = now
+        log.seek(0)
+        log.truncate()
+        log.write("".join("%d %f\n" % item for item in recent.items()))
+    return port
 
 
 def resp_command(port, *args, timeout=2.0, host="127.0.0.1"):
