@@ -253,6 +253,53 @@ struct sentinel_reply *sentinel_command_argv(struct sentinel_conn *conn,
 void sentinel_conn_mark_broken(struct sentinel_conn *conn);
 
 /*
+ Queues one command on `conn` without sending it (hiredis's `redisAppendCommandArgv`).
+ Arguments as in `sentinel_command_argv`. `sentinel_get_reply` sends every queued command in
+ one write and returns the replies in order. Returns false and sets `*err` on bad arguments.
+ Does not take ownership of `argv` or `argvlen`.
+
+ # Safety
+ As `sentinel_command_argv`.
+ */
+bool sentinel_append_command_argv(struct sentinel_conn *conn,
+                                  size_t argc,
+                                  const char *const *argv,
+                                  const size_t *argvlen,
+                                  struct sentinel_error **err);
+
+/*
+ The reply of the oldest command queued with `sentinel_append_command_argv`, sending all
+ queued commands first when none has been sent yet (hiredis's `redisGetReply`). Error replies
+ come back as replies of type SENTINEL_REPLY_ERROR, not as `*err`. Returns NULL and sets
+ `*err`: INVALID_ARGUMENT when nothing is queued, IO when the connection failed (the conn is
+ then marked broken). Caller owns the result; free it with `sentinel_reply_free`.
+
+ # Safety
+ `conn` is NULL or a checked-out conn used by no other thread.
+ */
+struct sentinel_reply *sentinel_get_reply(struct sentinel_conn *conn, struct sentinel_error **err);
+
+/*
+ Runs `ncommands` commands in one round trip and returns their replies as one
+ SENTINEL_REPLY_ARRAY of `ncommands` elements; error replies are elements of type
+ SENTINEL_REPLY_ERROR. Command `i` has `argcs[i]` (at least 1) arguments; `argv` holds all
+ arguments of all commands one after another, and `argvlen` (or NULL for NUL-terminated
+ arguments) their lengths. Returns NULL and sets `*err` on bad arguments, or IO when the
+ connection failed (the conn is then marked broken). Caller owns the result; free it with
+ `sentinel_reply_free`. Does not take ownership of `argcs`, `argv` or `argvlen`.
+
+ # Safety
+ `conn` is NULL or a checked-out conn used by no other thread; `argcs` holds `ncommands`
+ counts; `argv` (and `argvlen`, when not NULL) hold their sum.
+ */
+struct sentinel_reply *sentinel_pipeline_argv(struct sentinel_conn *conn,
+                                              size_t ncommands,
+                                              const size_t *argcs,
+                                              const char *const *argv,
+                                              const size_t *argvlen,
+                                              struct sentinel_error **err);
+
+/*
  The kind of `err`. A NULL `err` gives SENTINEL_ERROR_INVALID_ARGUMENT.
 
  # Safety

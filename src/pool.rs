@@ -130,6 +130,11 @@ pub struct DataConnection {
     broken: bool,
     packed: Vec<u8>,
     addr: Arc<NodeAddr>,
+    /// Commands appended but not sent yet, and how many.
+    queued: Vec<u8>,
+    queued_count: usize,
+    /// Replies read but not yet taken by `get_reply`.
+    replies: std::collections::VecDeque<Value>,
 }
 
 /// The r2d2 manager for one master address of one generation.
@@ -171,6 +176,9 @@ impl r2d2::ManageConnection for DataManager {
                     broken: false,
                     packed: Vec::with_capacity(256),
                     addr: self.addr.clone(),
+                    queued: Vec::new(),
+                    queued_count: 0,
+                    replies: std::collections::VecDeque::new(),
                 })
             }
             Err(err) => {
@@ -185,6 +193,10 @@ impl r2d2::ManageConnection for DataManager {
     }
 
     fn has_broken(&self, conn: &mut DataConnection) -> bool {
+        // Unsent commands and unread replies belong to the caller that put the conn back.
+        conn.queued.clear();
+        conn.queued_count = 0;
+        conn.replies.clear();
         conn.broken || !conn.redis.is_open() || self.generation != self.master.generation()
     }
 }
@@ -202,11 +214,19 @@ impl DataConnection {
         for args in commands {
             encode_command(&mut self.packed, args);
         }
-        match self
-            .redis
-            .req_packed_commands(&self.packed, 0, commands.len())
-        {
-            Ok(values) => Ok(values),
+        self.send_packed(commands.len(), master)
+    }
+
+    /// Sends `self.packed` (`count` commands) and reads `count` replies.
+    fn send_packed(&mut self, count: usize, master: &MasterShared) -> Result<Vec<Value>> {
+        match self.redis.req_packed_commands(&self.packed, 0, count) {
+            Ok(values) => {
+                if values.iter().any(is_readonly_error) {
+                    self.broken = true;
+                    master.want_reask();
+                }
+                Ok(values)
+            }
             Err(err) => Err(self.fail(&err, master)),
         }
     }
@@ -247,6 +267,10 @@ impl DataConnection {
             err
         }
     }
+}
+
+fn is_readonly_error(value: &Value) -> bool {
+    matches!(value, Value::ServerError(err) if err.code() == "READONLY")
 }
 
 /// The text of an error reply as Redis sent it: `CODE detail`.
@@ -520,8 +544,46 @@ impl Conn {
                 "every pipelined command needs at least one argument",
             ));
         }
+        self.check_may_send()?;
         let master = &self.master;
         self.pooled.pipeline(commands, master)
+    }
+
+    /// Queues a command without sending it; [`Conn::get_reply`] sends every queued command in
+    /// one write and returns their replies in order, one per call.
+    pub fn append(&mut self, args: &[&[u8]]) -> Result<()> {
+        if args.is_empty() {
+            return Err(Error::invalid("a command needs at least one argument"));
+        }
+        let conn = &mut *self.pooled;
+        encode_command(&mut conn.queued, args);
+        conn.queued_count += 1;
+        Ok(())
+    }
+
+    /// The reply of the oldest appended command. Error replies are values
+    /// (`Value::ServerError`), as inside a pipeline; an I/O failure breaks the conn.
+    pub fn get_reply(&mut self) -> Result<Value> {
+        if let Some(reply) = self.pooled.replies.pop_front() {
+            return Ok(reply);
+        }
+        if self.pooled.queued_count == 0 {
+            return Err(Error::invalid("no appended command is waiting for a reply"));
+        }
+        if let Err(err) = self.check_may_send() {
+            self.pooled.queued.clear();
+            self.pooled.queued_count = 0;
+            return Err(err);
+        }
+        let conn = &mut *self.pooled;
+        std::mem::swap(&mut conn.packed, &mut conn.queued);
+        conn.queued.clear();
+        let count = std::mem::take(&mut conn.queued_count);
+        let replies = conn.send_packed(count, &self.master)?;
+        conn.replies.extend(replies);
+        conn.replies
+            .pop_front()
+            .ok_or_else(|| Error::new(ErrorKind::Io, "no reply read"))
     }
 
     fn check_may_send(&mut self) -> Result<()> {

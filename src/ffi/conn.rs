@@ -118,3 +118,104 @@ pub unsafe extern "C" fn sentinel_conn_mark_broken(conn: *mut sentinel_conn) {
         }
     });
 }
+
+/// Queues one command on `conn` without sending it (hiredis's `redisAppendCommandArgv`).
+/// Arguments as in `sentinel_command_argv`. `sentinel_get_reply` sends every queued command in
+/// one write and returns the replies in order. Returns false and sets `*err` on bad arguments.
+/// Does not take ownership of `argv` or `argvlen`.
+///
+/// # Safety
+/// As `sentinel_command_argv`.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_append_command_argv(
+    conn: *mut sentinel_conn,
+    argc: usize,
+    argv: *const *const c_char,
+    argvlen: *const usize,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    boundary("sentinel_append_command_argv", err, false, || {
+        // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
+        let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
+        // SAFETY: forwarded contract.
+        let args = unsafe { collect_args(argc, argv, argvlen) }?;
+        conn.append(&args)?;
+        Ok(true)
+    })
+}
+
+/// The reply of the oldest command queued with `sentinel_append_command_argv`, sending all
+/// queued commands first when none has been sent yet (hiredis's `redisGetReply`). Error replies
+/// come back as replies of type SENTINEL_REPLY_ERROR, not as `*err`. Returns NULL and sets
+/// `*err`: INVALID_ARGUMENT when nothing is queued, IO when the connection failed (the conn is
+/// then marked broken). Caller owns the result; free it with `sentinel_reply_free`.
+///
+/// # Safety
+/// `conn` is NULL or a checked-out conn used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_get_reply(
+    conn: *mut sentinel_conn,
+    err: *mut *mut sentinel_error,
+) -> *mut sentinel_reply {
+    boundary("sentinel_get_reply", err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
+        let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
+        Ok(sentinel_reply::from_value(conn.get_reply()?))
+    })
+}
+
+/// Runs `ncommands` commands in one round trip and returns their replies as one
+/// SENTINEL_REPLY_ARRAY of `ncommands` elements; error replies are elements of type
+/// SENTINEL_REPLY_ERROR. Command `i` has `argcs[i]` (at least 1) arguments; `argv` holds all
+/// arguments of all commands one after another, and `argvlen` (or NULL for NUL-terminated
+/// arguments) their lengths. Returns NULL and sets `*err` on bad arguments, or IO when the
+/// connection failed (the conn is then marked broken). Caller owns the result; free it with
+/// `sentinel_reply_free`. Does not take ownership of `argcs`, `argv` or `argvlen`.
+///
+/// # Safety
+/// `conn` is NULL or a checked-out conn used by no other thread; `argcs` holds `ncommands`
+/// counts; `argv` (and `argvlen`, when not NULL) hold their sum.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_pipeline_argv(
+    conn: *mut sentinel_conn,
+    ncommands: usize,
+    argcs: *const usize,
+    argv: *const *const c_char,
+    argvlen: *const usize,
+    err: *mut *mut sentinel_error,
+) -> *mut sentinel_reply {
+    boundary("sentinel_pipeline_argv", err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
+        let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
+        if ncommands == 0 {
+            return Err(Error::invalid("ncommands is 0"));
+        }
+        if argcs.is_null() {
+            return Err(Error::invalid("argcs is NULL"));
+        }
+        // SAFETY: `argcs` holds `ncommands` counts, per the contract.
+        let counts = unsafe { std::slice::from_raw_parts(argcs, ncommands) };
+        let total = counts
+            .iter()
+            .try_fold(0usize, |sum, &n| sum.checked_add(n))
+            .ok_or_else(|| Error::invalid("argcs add up to more than memory holds"))?;
+        if let Some(i) = counts.iter().position(|&n| n == 0) {
+            return Err(Error::invalid(format!(
+                "argcs[{i}] is 0: a command needs at least one argument"
+            )));
+        }
+        // SAFETY: `argv`/`argvlen` hold `total` entries, per the contract.
+        let args = unsafe { collect_args(total, argv, argvlen) }?;
+        let mut commands = Vec::with_capacity(ncommands);
+        let mut rest = args.as_slice();
+        for &n in counts {
+            let (command, tail) = rest.split_at(n);
+            commands.push(command);
+            rest = tail;
+        }
+        let replies = conn.pipeline(&commands)?;
+        Ok(sentinel_reply::from_value(crate::pool::Value::Array(
+            replies,
+        )))
+    })
+}

@@ -449,6 +449,70 @@ static void test_unix_socket(void) {
   sentinel_client_close(c);
 }
 
+static void test_pipelining(void) {
+  sentinel_client *c = new_client(2);
+  sentinel_error *err = NULL;
+  sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+  CHECK(sentinel_get_reply(conn, &err) == NULL, "get_reply with nothing queued");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  const char *set[] = {"SET", "pl", "1"}, *incr[] = {"INCR", "pl"}, *bad[] = {"LPUSH", "pl", "x"};
+  CHECK(!sentinel_append_command_argv(NULL, 3, set, NULL, NULL), "append NULL conn");
+  CHECK(!sentinel_append_command_argv(conn, 0, set, NULL, NULL), "append argc 0");
+  CHECK(sentinel_append_command_argv(conn, 3, set, NULL, &err), "append SET");
+  CHECK(sentinel_append_command_argv(conn, 2, incr, NULL, &err), "append INCR");
+  CHECK(sentinel_append_command_argv(conn, 3, bad, NULL, &err), "append LPUSH");
+  sentinel_reply *r1 = sentinel_get_reply(conn, &err);
+  sentinel_reply *r2 = sentinel_get_reply(conn, &err);
+  sentinel_reply *r3 = sentinel_get_reply(conn, &err);
+  CHECK(r1 && r1->type == SENTINEL_REPLY_STATUS, "reply 1 status");
+  CHECK(r2 && r2->type == SENTINEL_REPLY_INTEGER && r2->integer == 2, "reply 2 integer");
+  CHECK(r3 && r3->type == SENTINEL_REPLY_ERROR && strncmp(r3->str, "WRONGTYPE", 9) == 0, "reply 3 error");
+  CHECK(err == NULL, "no err for an error reply");
+  sentinel_reply_free(r1);
+  sentinel_reply_free(r2);
+  sentinel_reply_free(r3);
+
+  /* one call: two commands, replies in one array */
+  const char *argv[] = {"INCR", "pl", "GET", "pl"};
+  size_t argcs[] = {2, 2};
+  sentinel_reply *r = sentinel_pipeline_argv(conn, 2, argcs, argv, NULL, &err);
+  CHECK(r && r->type == SENTINEL_REPLY_ARRAY && r->elements == 2 && r->element[0]->integer == 3 &&
+            strcmp(r->element[1]->str, "3") == 0,
+        "pipeline_argv");
+  sentinel_reply_free(r);
+  size_t zero[] = {2, 0};
+  CHECK(sentinel_pipeline_argv(conn, 2, zero, argv, NULL, &err) == NULL, "argcs with 0");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_pipeline_argv(conn, 0, argcs, argv, NULL, &err) == NULL, "ncommands 0");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_pipeline_argv(conn, 2, NULL, argv, NULL, &err) == NULL, "argcs NULL");
+  sentinel_error_free(err);
+  err = NULL;
+
+  /* a broken pipeline marks the conn broken */
+  long long id = client_id(conn);
+  sentinel_conn *killer = sentinel_get_master(c, NAME, NULL);
+  char idtext[32];
+  snprintf(idtext, sizeof idtext, "%lld", id);
+  const char *kill[] = {"CLIENT", "KILL", "ID", idtext};
+  CHECK(integer_cmd(killer, 4, kill) == 1, "kill");
+  sentinel_put_master(c, NAME, killer);
+  r = sentinel_pipeline_argv(conn, 2, argcs, argv, NULL, &err);
+  CHECK(r == NULL && sentinel_error_get_kind(err) == SENTINEL_ERROR_IO, "broken pipeline: IO");
+  sentinel_error_free(err);
+  sentinel_put_master(c, NAME, conn); /* plain put: still closed, the conn knows it broke */
+  sentinel_conn *a = sentinel_get_master(c, NAME, NULL), *b = sentinel_get_master(c, NAME, NULL);
+  CHECK(client_id(a) != id && client_id(b) != id, "broken conn not reused");
+  sentinel_put_master(c, NAME, a);
+  sentinel_put_master(c, NAME, b);
+  sentinel_client_close(c);
+}
+
 static void test_options(void) {
   sentinel_error *err = NULL;
   CHECK(!sentinel_options_add_sentinel(NULL, "tcp", "127.0.0.1:1", &err), "NULL opts");
@@ -517,6 +581,7 @@ int main(void) {
   test_threads();
   test_unix_socket();
   test_options();
+  test_pipelining();
   test_sentinel_restart();
   test_failover();
   printf("%d passed, %d failed\n", passed, failed);

@@ -241,3 +241,31 @@ def test_options(topo):
         with pytest.raises(Error) as info:
             redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], **bad)
         assert info.value.kind == ErrorKind.INVALID_ARGUMENT, bad
+
+
+def test_pipeline(topo, client):
+    with client.master("a") as conn:
+        replies = conn.pipeline([("SET", "p", 1), ("INCR", "p"), ("LPUSH", "p", "x"), ("GET", "p")])
+        assert replies[:2] == ["OK", 2]
+        assert isinstance(replies[2], Error) and replies[2].kind == ErrorKind.SERVER
+        assert replies[3] == b"2"
+        assert conn.pipeline([]) == []
+        big = conn.pipeline([("INCR", "q")] * 1000)
+        assert big[-1] - big[0] == 999
+        with pytest.raises(Error) as info:
+            conn.pipeline([("PING",), ()])
+        assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+        # a broken pipeline: the connection is killed under it
+        victim = client_id(conn)
+    resp_command(topo.masters["a"].port, "CLIENT", "KILL", "ID", victim)
+    conns = [client.get_master("a"), client.get_master("a")]
+    for conn in conns:
+        try:
+            conn.pipeline([("CLIENT", "ID"), ("PING",)])
+        except Error as e:
+            assert e.kind == ErrorKind.IO
+            client.carefully_put_master("a", conn, e)
+        else:
+            client.put_master("a", conn)
+    with client.master("a") as c1, client.master("a") as c2:
+        assert victim not in (client_id(c1), client_id(c2))

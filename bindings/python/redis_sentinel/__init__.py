@@ -11,7 +11,7 @@ import ctypes
 import enum
 import threading
 from ctypes import byref, c_char_p, c_size_t
-from typing import Any, Iterable, Iterator, Optional, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ._lib import ConnPtr, ErrorPtr, lib
 
@@ -341,6 +341,37 @@ class Conn:
             handle = self._handle()
             err = ErrorPtr()
             reply = lib.sentinel_command_argv(handle, n, argv, argvlen, byref(err))
+            if not reply:
+                raise _take_error(err)
+            try:
+                return _convert(reply)
+            finally:
+                lib.sentinel_reply_free(reply)
+        finally:
+            self._client._leave()
+
+    def pipeline(self, commands: Iterable[Sequence[Arg]]) -> List[Any]:
+        """Runs every command in one round trip; returns their replies in order. An error
+        reply is an ``Error`` in its place in the list; a broken connection raises."""
+        argcs = []
+        flat = []
+        for command in commands:
+            if not command:
+                raise Error(ErrorKind.INVALID_ARGUMENT, "every pipelined command needs an argument")
+            argcs.append(len(command))
+            flat.extend(map(_encode, command))
+        if not argcs:
+            return []
+        total = len(flat)
+        argv = (c_char_p * total)(*flat)
+        argvlen = (c_size_t * total)(*map(len, flat))
+        counts = (c_size_t * len(argcs))(*argcs)
+        self._handle()
+        self._client._enter()
+        try:
+            handle = self._handle()
+            err = ErrorPtr()
+            reply = lib.sentinel_pipeline_argv(handle, len(argcs), counts, argv, argvlen, byref(err))
             if not reply:
                 raise _take_error(err)
             try:
