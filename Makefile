@@ -58,6 +58,13 @@ demo: $(BUILD)/demo
 	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so PYTHONPATH=bindings/python \
 	  $(PYTHON) examples/demo.py --c-demo $(BUILD)/demo
 
+$(BUILD)/bench: bench/bench.c include/redis_sentinel.h lib | $(BUILD)
+	$(CC) $(C_WARN) -O2 -Iinclude $< -o $@ $(LDLIBS) -lhiredis
+
+# Our C API against hiredis, our Python binding against redis-py, and idle resources.
+bench: $(BUILD)/bench
+	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so $(PYTHON) bench/run_bench.py --c-bench $(BUILD)/bench
+
 $(BUILD)/failover_writer: bench/failover_writer.c include/redis_sentinel.h lib | $(BUILD)
 	$(CC) $(C_WARN) $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
 

@@ -1,0 +1,249 @@
+/* make bench, C side: our API against raw hiredis on the same master, interleaved.
+ * Environment: SENTINEL_ADDR, NAME (a master name), MASTER_PORT (its port), NAMES (for
+ * "resources": a comma-separated list of master names).
+ * Usage: bench latency|getput|pipeline|threads|resources
+ * Prints KEY=VALUE lines. */
+#define _DEFAULT_SOURCE
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redis_sentinel.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  if (!v) {
+    fprintf(stderr, "missing %s\n", name);
+    exit(2);
+  }
+  return v;
+}
+
+static sentinel_client *our_client(const char *const *names, size_t n, size_t pool) {
+  sentinel_error *err = NULL;
+  sentinel_client *c = sentinel_client_new("tcp", env("SENTINEL_ADDR"), pool, names, n, &err);
+  if (!c) {
+    fprintf(stderr, "client: %s\n", sentinel_error_message(err));
+    exit(1);
+  }
+  return c;
+}
+
+static redisContext *hiredis(void) {
+  redisContext *ctx = redisConnect("127.0.0.1", atoi(env("MASTER_PORT")));
+  if (!ctx || ctx->err) {
+    fprintf(stderr, "hiredis connect failed\n");
+    exit(1);
+  }
+  return ctx;
+}
+
+static const char *GET_ARGV[] = {"GET", "bench:key"};
+static const size_t GET_LEN[] = {3, 9};
+
+static void die_unless(int ok, const char *what) {
+  if (!ok) {
+    fprintf(stderr, "%s failed\n", what);
+    exit(1);
+  }
+}
+
+/* GET round trip: checkout + GET + put back, against redisCommandArgv on one context. */
+static void latency(void) {
+  const char *name = env("NAME");
+  sentinel_client *c = our_client(&name, 1, 4);
+  redisContext *ctx = hiredis();
+  const int rounds = 20, per_round = 2000;
+  double ours = 0, theirs = 0;
+  for (int r = 0; r < rounds; r++) {
+    double t0 = now_s();
+    for (int i = 0; i < per_round; i++) {
+      sentinel_conn *conn = sentinel_get_master(c, name, NULL);
+      sentinel_reply *reply = sentinel_command_argv(conn, 2, GET_ARGV, GET_LEN, NULL);
+      die_unless(reply != NULL, "GET");
+      sentinel_reply_free(reply);
+      sentinel_put_master(c, name, conn);
+    }
+    double t1 = now_s();
+    for (int i = 0; i < per_round; i++) {
+      redisReply *reply = redisCommandArgv(ctx, 2, GET_ARGV, GET_LEN);
+      die_unless(reply != NULL, "hiredis GET");
+      freeReplyObject(reply);
+    }
+    double t2 = now_s();
+    ours += t1 - t0;
+    theirs += t2 - t1;
+  }
+  int n = rounds * per_round;
+  printf("GET_US_OURS=%.2f\nGET_US_HIREDIS=%.2f\n", ours / n * 1e6, theirs / n * 1e6);
+  redisFree(ctx);
+  sentinel_client_close(c);
+}
+
+/* get_master + put_master with no command. */
+static void getput(void) {
+  const char *name = env("NAME");
+  sentinel_client *c = our_client(&name, 1, 4);
+  sentinel_put_master(c, name, sentinel_get_master(c, name, NULL)); /* open the connection */
+  const int n = 2000000;
+  double t0 = now_s();
+  for (int i = 0; i < n; i++) {
+    sentinel_conn *conn = sentinel_get_master(c, name, NULL);
+    sentinel_put_master(c, name, conn);
+  }
+  double t1 = now_s();
+  printf("GETPUT_NS=%.1f\n", (t1 - t0) / n * 1e9);
+  sentinel_client_close(c);
+}
+
+/* Depth-100 pipelines of SET: append + get_reply on both sides. */
+static void pipeline(void) {
+  const char *name = env("NAME");
+  sentinel_client *c = our_client(&name, 1, 4);
+  redisContext *ctx = hiredis();
+  const char *set[] = {"SET", "bench:pipe", "some-value-16b.."};
+  const int depth = 100, rounds = 20, batches = 50;
+  double ours = 0, theirs = 0;
+  sentinel_conn *conn = sentinel_get_master(c, name, NULL);
+  for (int r = 0; r < rounds; r++) {
+    double t0 = now_s();
+    for (int b = 0; b < batches; b++) {
+      for (int i = 0; i < depth; i++) sentinel_append_command_argv(conn, 3, set, NULL, NULL);
+      for (int i = 0; i < depth; i++) {
+        sentinel_reply *reply = sentinel_get_reply(conn, NULL);
+        die_unless(reply != NULL, "pipelined SET");
+        sentinel_reply_free(reply);
+      }
+    }
+    double t1 = now_s();
+    for (int b = 0; b < batches; b++) {
+      for (int i = 0; i < depth; i++) redisAppendCommandArgv(ctx, 3, set, NULL);
+      for (int i = 0; i < depth; i++) {
+        void *reply = NULL;
+        die_unless(redisGetReply(ctx, &reply) == REDIS_OK, "hiredis pipelined SET");
+        freeReplyObject(reply);
+      }
+    }
+    double t2 = now_s();
+    ours += t1 - t0;
+    theirs += t2 - t1;
+  }
+  double n = (double)depth * rounds * batches;
+  printf("PIPE_OPS_OURS=%.0f\nPIPE_OPS_HIREDIS=%.0f\n", n / ours, n / theirs);
+  sentinel_put_master(c, name, conn);
+  redisFree(ctx);
+  sentinel_client_close(c);
+}
+
+struct job {
+  sentinel_client *client;
+  int hiredis;
+  double seconds;
+  long ops;
+};
+
+static void *thread_main(void *arg) {
+  struct job *job = arg;
+  const char *name = env("NAME");
+  double end = now_s() + job->seconds;
+  if (job->hiredis) {
+    redisContext *ctx = hiredis();
+    while (now_s() < end) {
+      for (int i = 0; i < 100; i++) freeReplyObject(redisCommandArgv(ctx, 2, GET_ARGV, GET_LEN));
+      job->ops += 100;
+    }
+    redisFree(ctx);
+  } else {
+    sentinel_conn *conn = sentinel_get_master(job->client, name, NULL);
+    while (now_s() < end) {
+      for (int i = 0; i < 100; i++) sentinel_reply_free(sentinel_command_argv(conn, 2, GET_ARGV, GET_LEN, NULL));
+      job->ops += 100;
+    }
+    sentinel_put_master(job->client, name, conn);
+  }
+  return NULL;
+}
+
+static double run_threads(sentinel_client *c, int hiredis_side, int count, double seconds) {
+  pthread_t threads[8];
+  struct job jobs[8];
+  for (int i = 0; i < count; i++) {
+    jobs[i] = (struct job){c, hiredis_side, seconds, 0};
+    pthread_create(&threads[i], NULL, thread_main, &jobs[i]);
+  }
+  long total = 0;
+  for (int i = 0; i < count; i++) {
+    pthread_join(threads[i], NULL);
+    total += jobs[i].ops;
+  }
+  return total / seconds;
+}
+
+/* GET throughput with 1, 2 and 4 threads, each with its own conn (or context). */
+static void threads(void) {
+  const char *name = env("NAME");
+  sentinel_client *c = our_client(&name, 1, 8);
+  const int counts[] = {1, 2, 4};
+  for (int k = 0; k < 3; k++) {
+    double ours = 0, theirs = 0;
+    for (int r = 0; r < 3; r++) { /* interleaved halves */
+      ours += run_threads(c, 0, counts[k], 0.5);
+      theirs += run_threads(c, 1, counts[k], 0.5);
+    }
+    printf("THREADS%d_OPS_OURS=%.0f\nTHREADS%d_OPS_HIREDIS=%.0f\n", counts[k], ours / 3, counts[k], theirs / 3);
+  }
+  sentinel_client_close(c);
+}
+
+static long status_value(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long value = -1;
+  while (f && fgets(line, sizeof line, f)) {
+    if (strncmp(line, key, strlen(key)) == 0) value = atol(line + strlen(key));
+  }
+  if (f) fclose(f);
+  return value;
+}
+
+/* Threads and RSS of an idle client following every master in NAMES, pools of 10. */
+static void resources(void) {
+  char *list = strdup(env("NAMES"));
+  const char *names[64];
+  size_t n = 0;
+  for (char *tok = strtok(list, ","); tok && n < 64; tok = strtok(NULL, ",")) names[n++] = tok;
+  long threads_before = status_value("Threads:"), rss_before = status_value("VmRSS:");
+  sentinel_client *c = our_client(names, n, 10);
+  usleep(1500 * 1000);
+  long threads_after = status_value("Threads:"), rss_after = status_value("VmRSS:");
+  printf("MASTERS=%zu\nTHREADS_ADDED=%ld\nRSS_ADDED_KB=%ld\n", n, threads_after - threads_before,
+         rss_after - rss_before);
+  sentinel_client_close(c);
+  usleep(100 * 1000);
+  printf("THREADS_AFTER_CLOSE=%ld\n", status_value("Threads:") - threads_before);
+  free(list);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s latency|getput|pipeline|threads|resources\n", argv[0]);
+    return 2;
+  }
+  if (!strcmp(argv[1], "latency")) latency();
+  else if (!strcmp(argv[1], "getput")) getput();
+  else if (!strcmp(argv[1], "pipeline")) pipeline();
+  else if (!strcmp(argv[1], "threads")) threads();
+  else if (!strcmp(argv[1], "resources")) resources();
+  else return 2;
+  return 0;
+}

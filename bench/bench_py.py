@@ -1,0 +1,60 @@
+"""make bench, Python side: our binding against redis-py (with its hiredis parser), interleaved.
+Usage: bench_py.py SENTINEL_PORT NAME. Prints KEY=VALUE lines."""
+import sys
+import time
+
+import redis
+from redis.sentinel import Sentinel
+
+import redis_sentinel
+
+
+def main():
+    port, name = int(sys.argv[1]), sys.argv[2]
+    ours = redis_sentinel.Client("tcp", "127.0.0.1:%d" % port, pool_size=4, names=[name])
+    theirs = Sentinel([("127.0.0.1", port)]).master_for(name)
+    assert redis.utils.HIREDIS_AVAILABLE, "install hiredis so redis-py uses its C parser"
+
+    def our_get():
+        with ours.master(name) as conn:
+            conn.cmd("GET", "bench:key")
+
+    def their_get():
+        theirs.get("bench:key")
+
+    commands = [("SET", "bench:pipe", "some-value-16b..")] * 100
+
+    def our_pipeline():
+        with ours.master(name) as conn:
+            conn.pipeline(commands)
+
+    def their_pipeline():
+        pipe = theirs.pipeline(transaction=False)
+        for command in commands:
+            pipe.set(command[1], command[2])
+        pipe.execute()
+
+    def timed(fn, n):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return time.perf_counter() - t0
+
+    for fn in (our_get, their_get, our_pipeline, their_pipeline):
+        timed(fn, 200)  # warm up: open connections
+    rounds, gets, pipes = 10, 1000, 50
+    totals = {"get_ours": 0.0, "get_theirs": 0.0, "pipe_ours": 0.0, "pipe_theirs": 0.0}
+    for _ in range(rounds):
+        totals["get_ours"] += timed(our_get, gets)
+        totals["get_theirs"] += timed(their_get, gets)
+        totals["pipe_ours"] += timed(our_pipeline, pipes)
+        totals["pipe_theirs"] += timed(their_pipeline, pipes)
+    print("PY_GET_US_OURS=%.1f" % (totals["get_ours"] / (rounds * gets) * 1e6))
+    print("PY_GET_US_REDISPY=%.1f" % (totals["get_theirs"] / (rounds * gets) * 1e6))
+    print("PY_PIPE_OPS_OURS=%.0f" % (rounds * pipes * 100 / totals["pipe_ours"]))
+    print("PY_PIPE_OPS_REDISPY=%.0f" % (rounds * pipes * 100 / totals["pipe_theirs"]))
+    ours.close()
+
+
+if __name__ == "__main__":
+    main()

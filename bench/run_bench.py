@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""make bench: starts 20 masters and a sentinel on loopback, then runs the C benchmark (our API
+against hiredis), the Python benchmark (our binding against redis-py), and the resource check,
+and prints one table. Every comparison runs interleaved in the same process and topology."""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from topology import Topology, resp_command  # noqa: E402
+
+NAMES = ["m%d" % i for i in range(20)]
+
+
+def run(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE).stdout.decode()
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--c-bench", required=True)
+    args = parser.parse_args()
+    base = tempfile.mkdtemp(prefix="redis-sentinel-bench-")
+    print("starting 20 masters and 1 sentinel ...", flush=True)
+    with Topology(base, names=NAMES, replicas=0, sentinels=1) as topo:
+        port = topo.masters["m0"].port
+        resp_command(port, "SET", "bench:key", "some-value-16b..")
+        env = dict(os.environ, SENTINEL_ADDR=topo.sentinel_addr, NAME="m0", MASTER_PORT=str(port),
+                   PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
+        r = {}
+        for mode in ("latency", "getput", "pipeline", "threads"):
+            print("C: %s ..." % mode, flush=True)
+            r.update(run([args.c_bench, mode], env))
+        for count in (1, 20):
+            one = run([args.c_bench, "resources"], dict(env, NAMES=",".join(NAMES[:count])))
+            r.update({"%s_%d" % (k, count): v for k, v in one.items()})
+        print("Python ...", flush=True)
+        r.update(run([sys.executable, os.path.join(HERE, "bench_py.py"), str(topo.sentinels[0].port), "m0"], env))
+
+    f = {k: float(v) for k, v in r.items()}
+    rows = [
+        ("C: GET round trip (checkout + GET + put back)", "%.1f us" % f["GET_US_OURS"],
+         "%.1f us" % f["GET_US_HIREDIS"], "%.3fx time" % (f["GET_US_OURS"] / f["GET_US_HIREDIS"])),
+        ("C: get_master + put_master, no command", "%.0f ns" % f["GETPUT_NS"], "-", "-"),
+        ("C: pipelined SET, depth 100", "%.0f/s" % f["PIPE_OPS_OURS"], "%.0f/s" % f["PIPE_OPS_HIREDIS"],
+         "%.2fx" % (f["PIPE_OPS_OURS"] / f["PIPE_OPS_HIREDIS"])),
+    ]
+    for t in (1, 2, 4):
+        o, h = f["THREADS%d_OPS_OURS" % t], f["THREADS%d_OPS_HIREDIS" % t]
+        rows.append(("C: GET throughput, %d thread%s" % (t, "s" if t > 1 else ""), "%.0f/s" % o,
+                     "%.0f/s" % h, "%.2fx" % (o / h)))
+    rows += [
+        ("Python: GET (checkout, GET, put back)", "%.1f us" % f["PY_GET_US_OURS"],
+         "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_GET_US_OURS"])),
+        ("Python: pipelined SET, depth 100", "%.0f/s" % f["PY_PIPE_OPS_OURS"],
+         "%.0f/s (redis-py)" % f["PY_PIPE_OPS_REDISPY"], "%.2fx faster" % (f["PY_PIPE_OPS_OURS"] / f["PY_PIPE_OPS_REDISPY"])),
+        ("Idle client, 1 master, pools of 10: threads / RSS", "%d / %d KiB" % (f["THREADS_ADDED_1"], f["RSS_ADDED_KB_1"]), "-", "-"),
+        ("Idle client, 20 masters, pools of 10: threads / RSS", "%d / %d KiB" % (f["THREADS_ADDED_20"], f["RSS_ADDED_KB_20"]), "-", "-"),
+        ("Threads left after close (1 / 20 masters)", "%d / %d" % (f["THREADS_AFTER_CLOSE_1"], f["THREADS_AFTER_CLOSE_20"]), "-", "-"),
+    ]
+    print()
+    print("| measurement | redis-sentinel | comparison (hiredis unless named) | ratio |")
+    print("|---|---:|---:|---:|")
+    for row in rows:
+        print("| %s | %s | %s | %s |" % row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
