@@ -148,10 +148,11 @@ pub(crate) struct DataManager {
 }
 
 impl r2d2::ManageConnection for DataManager {
-    type Connection = DataConnection;
+    // Boxed: r2d2 moves connections in and out of its idle list by value on every checkout.
+    type Connection = Box<DataConnection>;
     type Error = Error;
 
-    fn connect(&self) -> Result<DataConnection> {
+    fn connect(&self) -> Result<Box<DataConnection>> {
         let result = self
             .redis
             .get_connection_with_timeout(self.config.connect_timeout)
@@ -171,7 +172,7 @@ impl r2d2::ManageConnection for DataManager {
         match result {
             Ok(redis) => {
                 *last = None;
-                Ok(DataConnection {
+                Ok(Box::new(DataConnection {
                     redis,
                     broken: false,
                     packed: Vec::with_capacity(256),
@@ -179,7 +180,7 @@ impl r2d2::ManageConnection for DataManager {
                     queued: Vec::new(),
                     queued_count: 0,
                     replies: std::collections::VecDeque::new(),
-                })
+                }))
             }
             Err(err) => {
                 *last = Some((Instant::now(), err.clone()));
@@ -188,11 +189,11 @@ impl r2d2::ManageConnection for DataManager {
         }
     }
 
-    fn is_valid(&self, conn: &mut DataConnection) -> Result<()> {
+    fn is_valid(&self, conn: &mut Box<DataConnection>) -> Result<()> {
         conn.command(&[b"PING"], &self.master).map(drop)
     }
 
-    fn has_broken(&self, conn: &mut DataConnection) -> bool {
+    fn has_broken(&self, conn: &mut Box<DataConnection>) -> bool {
         // Unsent commands and unread replies belong to the caller that put the conn back.
         conn.queued.clear();
         conn.queued_count = 0;
@@ -621,3 +622,4 @@ impl Conn {
         &self.master.name
     }
 }
+
