@@ -19,6 +19,9 @@ def main():
         with ours.master(name) as conn:
             conn.cmd("GET", "bench:key")
 
+    def our_execute():
+        ours.execute(name, "GET", "bench:key")
+
     def their_get():
         theirs.get("bench:key")
 
@@ -40,16 +43,18 @@ def main():
             fn()
         return time.perf_counter() - t0
 
-    for fn in (our_get, their_get, our_pipeline, their_pipeline):
+    for fn in (our_get, our_execute, their_get, our_pipeline, their_pipeline):
         timed(fn, 200)  # warm up: open connections
     rounds, gets, pipes = 10, 1000, 50
-    totals = {"get_ours": 0.0, "get_theirs": 0.0, "pipe_ours": 0.0, "pipe_theirs": 0.0}
+    totals = {"get_ours": 0.0, "execute_ours": 0.0, "get_theirs": 0.0, "pipe_ours": 0.0, "pipe_theirs": 0.0}
     for _ in range(rounds):
         totals["get_ours"] += timed(our_get, gets)
+        totals["execute_ours"] += timed(our_execute, gets)
         totals["get_theirs"] += timed(their_get, gets)
         totals["pipe_ours"] += timed(our_pipeline, pipes)
         totals["pipe_theirs"] += timed(their_pipeline, pipes)
     print("PY_GET_US_OURS=%.1f" % (totals["get_ours"] / (rounds * gets) * 1e6))
+    print("PY_EXECUTE_US_OURS=%.1f" % (totals["execute_ours"] / (rounds * gets) * 1e6))
     print("PY_GET_US_REDISPY=%.1f" % (totals["get_theirs"] / (rounds * gets) * 1e6))
     print("PY_PIPE_OPS_OURS=%.0f" % (rounds * pipes * 100 / totals["pipe_ours"]))
     print("PY_PIPE_OPS_REDISPY=%.0f" % (rounds * pipes * 100 / totals["pipe_theirs"]))

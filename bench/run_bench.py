@@ -59,6 +59,8 @@ def main():
     rows += [
         ("Python: GET (checkout, GET, put back)", "%.1f us" % f["PY_GET_US_OURS"],
          "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_GET_US_OURS"])),
+        ("Python: GET via client.execute (same, in one native call)", "%.1f us" % f["PY_EXECUTE_US_OURS"],
+         "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_EXECUTE_US_OURS"])),
         ("Python: pipelined SET, depth 100", "%.0f/s" % f["PY_PIPE_OPS_OURS"],
          "%.0f/s (redis-py)" % f["PY_PIPE_OPS_REDISPY"], "%.2fx faster" % (f["PY_PIPE_OPS_OURS"] / f["PY_PIPE_OPS_REDISPY"])),
         ("Idle client, 1 master, pools of 10: threads / RSS", "%d / %d KiB" % (f["THREADS_ADDED_1"], f["RSS_ADDED_KB_1"]), "-", "-"),

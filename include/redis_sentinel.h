@@ -221,6 +221,24 @@ void sentinel_carefully_put_master(struct sentinel_client *client,
                                    const struct sentinel_error *last_err);
 
 /*
+ Runs one command on the current master of `name`: checks out a conn (waiting as
+ `sentinel_get_master` does), runs the command as `sentinel_command_argv` does, and puts the
+ conn back (closed instead when the command broke it). Returns the reply, or NULL and sets
+ `*err` as those two functions do. Caller owns the result; free it with
+ `sentinel_reply_free`. Does not take ownership of `name`, `argv` or `argvlen`.
+
+ # Safety
+ `client` is NULL or a live client; `name` NULL or NUL-terminated; `argv`/`argvlen` as in
+ `sentinel_command_argv`.
+ */
+struct sentinel_reply *sentinel_master_command_argv(struct sentinel_client *client,
+                                                    const char *name,
+                                                    size_t argc,
+                                                    const char *const *argv,
+                                                    const size_t *argvlen,
+                                                    struct sentinel_error **err);
+
+/*
  Runs one command on `conn` and returns its reply.
 
  `argv` holds `argc` (at least 1) arguments. When `argvlen` is NULL each argument is

@@ -219,3 +219,36 @@ pub unsafe extern "C" fn sentinel_carefully_put_master(
         owner.core.carefully_put_master(core_conn, last_err);
     });
 }
+
+/// Runs one command on the current master of `name`: checks out a conn (waiting as
+/// `sentinel_get_master` does), runs the command as `sentinel_command_argv` does, and puts the
+/// conn back (closed instead when the command broke it). Returns the reply, or NULL and sets
+/// `*err` as those two functions do. Caller owns the result; free it with
+/// `sentinel_reply_free`. Does not take ownership of `name`, `argv` or `argvlen`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `name` NULL or NUL-terminated; `argv`/`argvlen` as in
+/// `sentinel_command_argv`.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_master_command_argv(
+    client: *mut sentinel_client,
+    name: *const c_char,
+    argc: usize,
+    argv: *const *const c_char,
+    argvlen: *const usize,
+    err: *mut *mut sentinel_error,
+) -> *mut super::sentinel_reply {
+    boundary("sentinel_master_command_argv", err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live client, per the contract above.
+        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract above.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: forwarded contract.
+        let args = unsafe { super::conn::collect_args(argc, argv, argvlen) }?;
+        let index = client.core.master_index(name)?;
+        let mut conn = client.core.get_master_at(index)?;
+        let result = conn.command(&args);
+        client.core.carefully_put_master(conn, result.as_ref().err());
+        Ok(super::sentinel_reply::from_value(result?))
+    })
+}

@@ -6,10 +6,13 @@
     client.close()
 """
 
-import contextlib
+import array
+import collections
 import ctypes
+import itertools
 import enum
 import threading
+import time
 from ctypes import byref, c_char_p, c_size_t
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -73,6 +76,8 @@ def version() -> str:
 
 
 def _encode(arg: Arg) -> bytes:
+    if type(arg) is str:
+        return arg.encode()
     if isinstance(arg, bytes):
         return arg
     if isinstance(arg, str):
@@ -90,28 +95,82 @@ def _encode(arg: Arg) -> bytes:
                 "argument of type %s: use str, bytes, int or float" % type(arg).__name__)
 
 
+_CACHED = 16
+_ARGV_TYPES = [c_char_p * n for n in range(_CACHED)]
+_LEN_TYPES = [c_size_t * n for n in range(_CACHED)]
+_command_argv = lib.sentinel_command_argv
+_master_command_argv = lib.sentinel_master_command_argv
+_CLOSE_LOCK = threading.Lock()
+
+
+_SCRATCH = threading.local()
+_SIZE_T_CODE = next((c for c in "QLI" if array.array(c).itemsize == ctypes.sizeof(c_size_t)), None)
+
+
+def _packed_argv(flat):
+    """argv/argvlen for many arguments without one ctypes conversion per argument: the
+    arguments are joined into one bytes object and argv points into it. Returns the arrays
+    and the objects that must outlive the native call."""
+    total = len(flat)
+    if _SIZE_T_CODE is None or ctypes.sizeof(c_char_p) != ctypes.sizeof(c_size_t):
+        return (c_char_p * total)(*flat), (c_size_t * total)(*map(len, flat)), None
+    joined = b"".join(flat)
+    lens = array.array(_SIZE_T_CODE, map(len, flat))
+    base = ctypes.cast(c_char_p(joined), ctypes.c_void_p).value or 0
+    starts = array.array(_SIZE_T_CODE, itertools.accumulate(lens, initial=base))
+    starts.pop()
+    argv = (c_char_p * total).from_buffer(starts)
+    argvlen = (c_size_t * total).from_buffer(lens)
+    return argv, argvlen, (joined, lens, starts)
+
+
+def _argv(args):
+    """ctypes argv and argvlen arrays for one command. Short commands reuse arrays kept per
+    thread (each native call copies what it needs before returning)."""
+    n = len(args)
+    if not n:
+        raise Error(ErrorKind.INVALID_ARGUMENT, "a command needs at least one argument")
+    if n >= _CACHED:
+        encoded = [a if type(a) is bytes else _encode(a) for a in args]
+        return (c_char_p * n)(*encoded), (c_size_t * n)(*map(len, encoded)), n
+    try:
+        argv, argvlen = _SCRATCH.arrays
+    except AttributeError:
+        argv, argvlen = _SCRATCH.arrays = (_ARGV_TYPES[_CACHED - 1](), _LEN_TYPES[_CACHED - 1]())
+    i = 0
+    for a in args:
+        if type(a) is not bytes:
+            a = _encode(a)
+        argv[i] = a
+        argvlen[i] = len(a)
+        i += 1
+    return argv, argvlen, n
+_reply_free = lib.sentinel_reply_free
+
 STRING, ARRAY, INTEGER, NIL, STATUS, ERROR, DOUBLE, BOOL, MAP, SET, PUSH, BIGNUM, VERB = (
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14)
 
 
 def _convert(ptr) -> Any:
-    r = ptr.contents
+    r = ptr[0]
     t = r.type
     if t == STRING:
-        return ctypes.string_at(r.str, r.len)
+        return _string_at(r.str, r.len)
     if t == INTEGER:
         return r.integer
+    if t == STATUS:
+        return _status(r)
     if t == NIL:
         return None
-    if t == STATUS:
-        return ctypes.string_at(r.str, r.len).decode("utf-8", "replace")
     if t in (ARRAY, SET, PUSH):
-        return [_convert(r.element[i]) for i in range(r.elements)]
+        elements = r.element
+        return [_convert(elements[i]) for i in range(r.elements)]
     if t == MAP:
-        items = [_convert(r.element[i]) for i in range(r.elements)]
+        elements = r.element
+        items = [_convert(elements[i]) for i in range(r.elements)]
         return {_hashable(items[i]): items[i + 1] for i in range(0, len(items), 2)}
     if t == ERROR:
-        text = ctypes.string_at(r.str, r.len).decode("utf-8", "replace")
+        text = _string_at(r.str, r.len).decode("utf-8", "replace")
         kind = ErrorKind.READONLY if text.startswith("READONLY") else ErrorKind.SERVER
         return Error(kind, text)
     if t == DOUBLE:
@@ -119,10 +178,22 @@ def _convert(ptr) -> Any:
     if t == BOOL:
         return bool(r.integer)
     if t == BIGNUM:
-        return int(ctypes.string_at(r.str, r.len))
+        return int(_string_at(r.str, r.len))
     if t == VERB:
-        return ctypes.string_at(r.str, r.len).decode("utf-8", "replace")
+        return _string_at(r.str, r.len).decode("utf-8", "replace")
     raise Error(ErrorKind.INTERNAL, "unknown reply type %d" % t)
+
+
+_string_at = ctypes.string_at
+
+
+def _status(r) -> str:
+    if r.len == 2:
+        text = _string_at(r.str, 2)
+        if text == b"OK":
+            return "OK"
+        return text.decode("utf-8", "replace")
+    return _string_at(r.str, r.len).decode("utf-8", "replace")
 
 
 def _hashable(value):
@@ -151,8 +222,8 @@ class Client:
         wait 5, sentinel 1."""
         self._ptr = None
         self._closed = False
-        self._busy = 0
-        self._idle = threading.Condition(threading.Lock())
+        # One entry per native call in flight: deque.append/pop are atomic, cheaper than a lock.
+        self._inflight: "collections.deque[int]" = collections.deque()
         names = list(names)
         if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
             raise Error(ErrorKind.INVALID_ARGUMENT, "pool_size must be a positive int, got %r" % (pool_size,))
@@ -183,19 +254,18 @@ class Client:
         self._ptr = ptr
         self.names = names
 
-    # A native call runs inside _enter/_leave so close() can wait for calls in flight.
+    # A native call runs inside _enter/_leave so close() can wait for calls in flight. The
+    # order (register, then check) pairs with close (mark, then wait): either the call sees
+    # the client closed, or close sees the call and waits for it.
     def _enter(self):
-        with self._idle:
-            if self._closed:
-                raise _closed()
-            self._busy += 1
+        self._inflight.append(1)
+        if self._closed:
+            self._inflight.pop()
+            raise _closed()
         return self._ptr
 
     def _leave(self):
-        with self._idle:
-            self._busy -= 1
-            if self._busy == 0:
-                self._idle.notify_all()
+        self._inflight.pop()
 
     @property
     def closed(self) -> bool:
@@ -230,33 +300,42 @@ class Client:
                 return  # already put back
             if err is not None and not (isinstance(err, Error) and err.kind in _HARMLESS):
                 lib.sentinel_conn_mark_broken(handle)
-            lib.sentinel_put_master(ptr, _name(name), handle)
+            lib.sentinel_put_master(ptr, None, handle)
         finally:
             self._leave()
 
-    @contextlib.contextmanager
-    def master(self, name: str) -> Iterator["Conn"]:
-        """Checks out a connection and carefully puts it back when the block ends."""
-        conn = self.get_master(name)
-        err = None
+    def execute(self, name: str, *args: Arg) -> Any:
+        """Runs one command on the current master of ``name`` in a single native call:
+        checks out a connection, runs the command, and carefully puts the connection back."""
+        argv, argvlen, n = _argv(args)
+        encoded = _name(name)
+        ptr = self._enter()
         try:
-            yield conn
-        except BaseException as e:
-            err = e
-            raise
+            err = ErrorPtr()
+            reply = _master_command_argv(ptr, encoded, n, argv, argvlen, byref(err))
+            if not reply:
+                raise _take_error(err)
+            try:
+                return _convert(reply)
+            finally:
+                _reply_free(reply)
         finally:
-            if not self._closed:
-                self.carefully_put_master(name, conn, err)
+            self._leave()
+
+    def master(self, name: str) -> "_Checkout":
+        """Checks out a connection and carefully puts it back when the block ends:
+        ``with client.master("name") as conn: ...``"""
+        return _Checkout(self, name)
 
     def close(self) -> None:
         """Stops background threads and closes every connection. Closing twice is a no-op."""
-        with self._idle:
+        with _CLOSE_LOCK:
             if self._closed:
                 return
             self._closed = True
-            while self._busy:
-                self._idle.wait()
-            ptr, self._ptr = self._ptr, None
+        while self._inflight:  # calls in flight end within their timeouts
+            time.sleep(0.001)
+        ptr, self._ptr = self._ptr, None
         if ptr:
             lib.sentinel_client_close(ptr)
 
@@ -304,6 +383,23 @@ def _options(sentinels, timeouts):
         raise
 
 
+class _Checkout:
+    """The context manager of Client.master (a class: cheaper than a generator)."""
+
+    __slots__ = ("client", "name", "conn")
+
+    def __init__(self, client: Client, name: str):
+        self.client, self.name, self.conn = client, name, None
+
+    def __enter__(self) -> "Conn":
+        self.conn = self.client.get_master(self.name)
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.client._closed:
+            self.client.carefully_put_master(self.name, self.conn, exc)
+
+
 def _name(name: str) -> bytes:
     if not isinstance(name, str):
         raise Error(ErrorKind.INVALID_ARGUMENT, "master name must be str, got %r" % (name,))
@@ -329,26 +425,23 @@ class Conn:
 
     def cmd(self, *args: Arg) -> Any:
         """Runs one command and returns its reply as Python values."""
-        if not args:
-            raise Error(ErrorKind.INVALID_ARGUMENT, "cmd needs at least one argument")
-        encoded = [_encode(a) for a in args]
-        n = len(encoded)
-        argv = (c_char_p * n)(*encoded)
-        argvlen = (c_size_t * n)(*map(len, encoded))
-        self._handle()
-        self._client._enter()
+        argv, argvlen, n = _argv(args)
+        client = self._client
+        client._enter()
         try:
-            handle = self._handle()
+            handle = self._ptr
+            if handle is None:
+                raise Error(ErrorKind.INVALID_ARGUMENT, "conn was already put back")
             err = ErrorPtr()
-            reply = lib.sentinel_command_argv(handle, n, argv, argvlen, byref(err))
+            reply = _command_argv(handle, n, argv, argvlen, byref(err))
             if not reply:
                 raise _take_error(err)
             try:
                 return _convert(reply)
             finally:
-                lib.sentinel_reply_free(reply)
+                _reply_free(reply)
         finally:
-            self._client._leave()
+            client._leave()
 
     def pipeline(self, commands: Iterable[Sequence[Arg]]) -> List[Any]:
         """Runs every command in one round trip; returns their replies in order. An error
@@ -359,12 +452,10 @@ class Conn:
             if not command:
                 raise Error(ErrorKind.INVALID_ARGUMENT, "every pipelined command needs an argument")
             argcs.append(len(command))
-            flat.extend(map(_encode, command))
+            flat += [a if type(a) is bytes else _encode(a) for a in command]
         if not argcs:
             return []
-        total = len(flat)
-        argv = (c_char_p * total)(*flat)
-        argvlen = (c_size_t * total)(*map(len, flat))
+        argv, argvlen, _keep_alive = _packed_argv(flat)
         counts = (c_size_t * len(argcs))(*argcs)
         self._handle()
         self._client._enter()

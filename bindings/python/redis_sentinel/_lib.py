@@ -65,6 +65,8 @@ FUNCTIONS = {
     "sentinel_conn_mark_broken": (None, [ConnPtr]),
     "sentinel_command_argv": (ReplyPtr, [ConnPtr, c_size_t, POINTER(c_char_p), POINTER(c_size_t),
                                          POINTER(ErrorPtr)]),
+    "sentinel_master_command_argv": (ReplyPtr, [ClientPtr, c_char_p, c_size_t, POINTER(c_char_p),
+                                                 POINTER(c_size_t), POINTER(ErrorPtr)]),
     "sentinel_append_command_argv": (c_bool, [ConnPtr, c_size_t, POINTER(c_char_p), POINTER(c_size_t),
                                               POINTER(ErrorPtr)]),
     "sentinel_get_reply": (ReplyPtr, [ConnPtr, POINTER(ErrorPtr)]),
