@@ -136,6 +136,33 @@ typedef struct sentinel_reply {
   struct sentinel_reply **element;
 } sentinel_reply;
 
+/*
+ One node of a flattened reply tree (see `sentinel_reply_flatten`): 40 bytes, native endian.
+ */
+typedef struct sentinel_flat_node {
+  /*
+   A `sentinel_reply_type`.
+   */
+  int32_t type;
+  int32_t reserved;
+  /*
+   INTEGER and BOOL: the value; ARRAY, SET, PUSH, MAP: the number of children (MAP: 2 x pairs).
+   */
+  int64_t integer;
+  /*
+   DOUBLE: the value.
+   */
+  double dval;
+  /*
+   Bytes of this node's string in the strings buffer.
+   */
+  uint64_t len;
+  /*
+   Where this node's string starts in the strings buffer.
+   */
+  uint64_t offset;
+} sentinel_flat_node;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -481,6 +508,25 @@ struct sentinel_client *sentinel_client_new_with_options(const struct sentinel_o
  inside a tree must not be freed on their own.
  */
 void sentinel_reply_free(struct sentinel_reply *reply);
+
+/*
+ Serializes the tree under `reply` into `nodes` (pre-order: a node, then its children) and
+ `strings` (every string, back to back, without NULs), for bindings that read one buffer
+ faster than many nodes. Writes the number of nodes and of string bytes the tree needs into
+ `needed[0]` and `needed[1]`, and fills the buffers only when they are large enough
+ (`nodes_cap` nodes, `strings_cap` bytes; call once with 0 to size them). Returns true when
+ it filled them. Does not take ownership of anything.
+
+ # Safety
+ `reply` is NULL or a live reply; `nodes`/`strings` hold their caps (or are NULL with cap
+ 0); `needed` is NULL or holds 2 values.
+ */
+bool sentinel_reply_flatten(const struct sentinel_reply *reply,
+                            struct sentinel_flat_node *nodes,
+                            size_t nodes_cap,
+                            char *strings,
+                            size_t strings_cap,
+                            size_t *needed);
 
 #ifdef __cplusplus
 }  // extern "C"

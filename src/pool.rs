@@ -622,4 +622,3 @@ impl Conn {
         &self.master.name
     }
 }
-

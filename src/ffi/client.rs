@@ -238,17 +238,24 @@ pub unsafe extern "C" fn sentinel_master_command_argv(
     argvlen: *const usize,
     err: *mut *mut sentinel_error,
 ) -> *mut super::sentinel_reply {
-    boundary("sentinel_master_command_argv", err, std::ptr::null_mut(), || {
-        // SAFETY: NULL or a live client, per the contract above.
-        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
-        // SAFETY: NULL or a NUL-terminated string, per the contract above.
-        let name = unsafe { str_arg(name, "name") }?;
-        // SAFETY: forwarded contract.
-        let args = unsafe { super::conn::collect_args(argc, argv, argvlen) }?;
-        let index = client.core.master_index(name)?;
-        let mut conn = client.core.get_master_at(index)?;
-        let result = conn.command(&args);
-        client.core.carefully_put_master(conn, result.as_ref().err());
-        Ok(super::sentinel_reply::from_value(result?))
-    })
+    boundary(
+        "sentinel_master_command_argv",
+        err,
+        std::ptr::null_mut(),
+        || {
+            // SAFETY: NULL or a live client, per the contract above.
+            let client = unsafe { ref_arg(client.cast_const(), "client") }?;
+            // SAFETY: NULL or a NUL-terminated string, per the contract above.
+            let name = unsafe { str_arg(name, "name") }?;
+            // SAFETY: forwarded contract.
+            let args = unsafe { super::conn::collect_args(argc, argv, argvlen) }?;
+            let index = client.core.master_index(name)?;
+            let mut conn = client.core.get_master_at(index)?;
+            let result = conn.command(&args);
+            client
+                .core
+                .carefully_put_master(conn, result.as_ref().err());
+            Ok(super::sentinel_reply::from_value(result?))
+        },
+    )
 }

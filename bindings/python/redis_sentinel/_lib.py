@@ -73,6 +73,7 @@ FUNCTIONS = {
     "sentinel_pipeline_argv": (ReplyPtr, [ConnPtr, c_size_t, POINTER(c_size_t), POINTER(c_char_p),
                                           POINTER(c_size_t), POINTER(ErrorPtr)]),
     "sentinel_reply_free": (None, [ReplyPtr]),
+    "sentinel_reply_flatten": (c_bool, [ReplyPtr, c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_size_t)]),
     "sentinel_error_get_kind": (c_int, [ErrorPtr]),
     "sentinel_error_message": (c_char_p, [ErrorPtr]),
     "sentinel_error_is_sentinel": (c_bool, [ErrorPtr]),
