@@ -23,6 +23,7 @@ header:
 	REDIS_SENTINEL_WRITE_HEADER=1 $(CARGO) build --release
 
 test: test-rust header-check test-c test-python
+	tests/check_no_leftovers.sh
 
 test-rust:
 	$(CARGO) test

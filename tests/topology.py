@@ -142,10 +142,13 @@ class Server:
         def has_pid():
             try:
                 with open(self.pidfile) as f:
-                    self.pid = int(f.read().strip())
-                return True
+                    pid = int(f.read().strip())
             except (OSError, ValueError):
                 return False
+            if not _pid_is_redis(pid):
+                return False
+            self.pid = pid
+            return True
 
         wait_until("pidfile %s" % self.pidfile, has_pid, timeout)
 
@@ -241,6 +244,8 @@ class Topology:
             if self.unpromotable:
                 conf += ['rename-command SLAVEOF ""', 'rename-command REPLICAOF ""']
         conf_path = os.path.join(server.dir, "redis.conf")
+        if os.path.exists(server.pidfile):
+            os.unlink(server.pidfile)
         with open(conf_path, "w") as f:
             f.write("\n".join(conf) + "\n")
         subprocess.run(["redis-server", conf_path], check=True, stdout=subprocess.DEVNULL)
@@ -271,6 +276,11 @@ class Topology:
         return server
 
     def _launch_sentinel(self, server):
+        # A killed server leaves its pidfile behind: never mistake that pid for the new one.
+        try:
+            os.unlink(server.pidfile)
+        except FileNotFoundError:
+            pass
         subprocess.run(["redis-sentinel", os.path.join(server.dir, "sentinel.conf")],
                        check=True, stdout=subprocess.DEVNULL)
         server.wait_pid()
@@ -464,7 +474,9 @@ def main():
         Topology.load(args.dir).sentinels[args.index].kill()
         return 0
     if args.cmd == "restart-sentinel":
-        Topology.load(args.dir).restart_sentinel(args.index)
+        topo = Topology.load(args.dir)
+        topo.restart_sentinel(args.index)
+        topo.save()
         return 0
     if args.cmd == "up":
         topo = Topology(args.dir, names=args.names.split(","), replicas=args.replicas,

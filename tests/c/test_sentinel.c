@@ -513,6 +513,47 @@ static void test_pipelining(void) {
   sentinel_client_close(c);
 }
 
+static void test_one_call_and_flatten(void) {
+  sentinel_client *c = new_client(2);
+  sentinel_error *err = NULL;
+  const char *rpush[] = {"RPUSH", "flat", "a", "bb", "ccc"}, *lrange[] = {"LRANGE", "flat", "0", "-1"};
+  sentinel_reply *r = sentinel_master_command_argv(c, NAME, 5, rpush, NULL, &err);
+  CHECK(r && r->type == SENTINEL_REPLY_INTEGER && r->integer == 3, "master_command_argv RPUSH");
+  sentinel_reply_free(r);
+  CHECK(sentinel_master_command_argv(NULL, NAME, 5, rpush, NULL, &err) == NULL, "NULL client");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_master_command_argv(c, "other", 5, rpush, NULL, &err) == NULL, "unknown name");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_UNKNOWN_MASTER, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_master_command_argv(c, NAME, 0, rpush, NULL, &err) == NULL, "argc 0");
+  sentinel_error_free(err);
+  err = NULL;
+  const char *wrong[] = {"INCR", "flat"};
+  CHECK(sentinel_master_command_argv(c, NAME, 2, wrong, NULL, &err) == NULL, "error reply");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_SERVER, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+
+  r = sentinel_master_command_argv(c, NAME, 4, lrange, NULL, &err);
+  size_t needed[2] = {0, 0};
+  CHECK(!sentinel_reply_flatten(NULL, NULL, 0, NULL, 0, needed), "flatten NULL");
+  CHECK(!sentinel_reply_flatten(r, NULL, 0, NULL, 0, needed), "sizing call fills nothing");
+  CHECK(needed[0] == 4 && needed[1] == 6, "needs 4 nodes, 6 bytes (%zu, %zu)", needed[0], needed[1]);
+  sentinel_flat_node nodes[4];
+  char strings[6];
+  CHECK(sentinel_reply_flatten(r, nodes, 4, strings, 6, needed), "flatten");
+  CHECK(nodes[0].type == SENTINEL_REPLY_ARRAY && nodes[0].integer == 3, "root");
+  CHECK(nodes[3].type == SENTINEL_REPLY_STRING && nodes[3].len == 3 &&
+            memcmp(strings + nodes[3].offset, "ccc", 3) == 0,
+        "third element");
+  CHECK(!sentinel_reply_flatten(r, nodes, 3, strings, 6, NULL), "too small");
+  sentinel_reply_free(r);
+  sentinel_client_close(c);
+}
+
 static void test_options(void) {
   sentinel_error *err = NULL;
   CHECK(!sentinel_options_add_sentinel(NULL, "tcp", "127.0.0.1:1", &err), "NULL opts");
@@ -582,6 +623,7 @@ int main(void) {
   test_unix_socket();
   test_options();
   test_pipelining();
+  test_one_call_and_flatten();
   test_sentinel_restart();
   test_failover();
   printf("%d passed, %d failed\n", passed, failed);

@@ -269,3 +269,20 @@ def test_pipeline(topo, client):
             client.put_master("a", conn)
     with client.master("a") as c1, client.master("a") as c2:
         assert victim not in (client_id(c1), client_id(c2))
+
+
+def test_execute_and_large_replies(client):
+    assert client.execute("a", "SET", "e", "v") == "OK"
+    assert client.execute("a", "GET", "e") == b"v"
+    with pytest.raises(Error) as info:
+        client.execute("a", "INCR", "e")
+    assert info.value.kind == ErrorKind.SERVER
+    with pytest.raises(Error) as info:
+        client.execute("zzz", "PING")
+    assert info.value.kind == ErrorKind.UNKNOWN_MASTER
+    # a large reply takes the flattened path; nested arrays, nil and integers survive it
+    client.execute("a", "DEL", "big")
+    client.execute("a", "RPUSH", "big", *range(50))
+    assert client.execute("a", "LRANGE", "big", 0, -1) == [str(i).encode() for i in range(50)]
+    nested = client.execute("a", "EVAL", "return {1, 'x', {2, {3}}, false, 4, 5, 6, 7, 8}", 0)
+    assert nested == [1, b"x", [2, [3]], None, 4, 5, 6, 7, 8]
