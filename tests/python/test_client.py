@@ -286,3 +286,20 @@ def test_execute_and_large_replies(client):
     assert client.execute("a", "LRANGE", "big", 0, -1) == [str(i).encode() for i in range(50)]
     nested = client.execute("a", "EVAL", "return {1, 'x', {2, {3}}, false, 4, 5, 6, 7, 8}", 0)
     assert nested == [1, b"x", [2, [3]], None, 4, 5, 6, 7, 8]
+
+
+def test_resp3_reply_types(client):
+    conn = client.get_master("a")
+    try:
+        hello = conn.cmd("HELLO", "3")
+        assert isinstance(hello, dict) and hello[b"proto"] == 3           # MAP
+        assert conn.cmd("EVAL", "return {double=3.5}", 0) == 3.5           # DOUBLE
+        assert conn.cmd("EVAL", "return {map={k='v'}}", 0) == {b"k": b"v"}
+        assert conn.cmd("EVAL", "return {set={a=true}}", 0) == [b"a"]      # SET
+        assert conn.cmd("EVAL", "return {big_number='123456789012345678901234567890'}", 0) \
+            == 123456789012345678901234567890                              # BIGNUM
+        assert conn.cmd("EVAL", "return {verbatim_string={format='txt', string='hi'}}", 0) == "hi"
+        assert conn.cmd("EVAL", "return nil", 0) is None                   # NIL (RESP3 null)
+    finally:
+        # a RESP3 conn must not go back to the pool for RESP2 users
+        client.carefully_put_master("a", conn, Exception("switched protocol"))
