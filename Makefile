@@ -22,8 +22,15 @@ lib:
 header:
 	REDIS_SENTINEL_WRITE_HEADER=1 $(CARGO) build --release
 
-test: test-rust header-check test-c test-python
-	tests/check_no_leftovers.sh
+# Every temporary directory of this run (topologies included) lives under TEST_TMP, so the
+# final check can tell this run's processes from anyone else's.
+TEST_TMP ?= /tmp/rst-$(shell date +%s)-$(shell echo $$PPID)
+
+test:
+	mkdir -p $(TEST_TMP)
+	TMPDIR=$(TEST_TMP) $(MAKE) --no-print-directory test-rust header-check test-c test-python
+	tests/check_no_leftovers.sh $(TEST_TMP)
+	rm -rf $(TEST_TMP)
 
 test-rust:
 	$(CARGO) test

@@ -24,7 +24,7 @@ import time
 STATE_FILE = "topology.json"
 
 
-PORT_LOG = os.path.join(tempfile.gettempdir(), "redis-sentinel-test-ports")
+PORT_LOG = "/tmp/redis-sentinel-test-ports"  # shared by every run on the machine, whatever TMPDIR
 PORT_REUSE_AFTER = 3600.0
 
 

@@ -4,7 +4,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 binary="$1"
 export TOPOLOGY_SCRIPT="$here/../topology.py"
-export TOPOLOGY_DIR="$(mktemp -d /tmp/redis-sentinel-c.XXXXXX)"
+export TOPOLOGY_DIR="$(mktemp -d "${TMPDIR:-/tmp}/redis-sentinel-c.XXXXXX")"
 cleanup() { python3 "$TOPOLOGY_SCRIPT" down --dir "$TOPOLOGY_DIR"; rm -rf "$TOPOLOGY_DIR"; }
 trap cleanup EXIT
 while IFS='=' read -r key value; do export "$key=$value"; done \

@@ -303,3 +303,34 @@ def test_resp3_reply_types(client):
     finally:
         # a RESP3 conn must not go back to the pool for RESP2 users
         client.carefully_put_master("a", conn, Exception("switched protocol"))
+
+
+def test_fork_child_gets_its_own_client(topo):
+    import os
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=2, names=["a"]) as client:
+        client.execute("a", "DEL", "forked")
+        before = client.get_master("a")
+        parent_id = client_id(before)
+        pid = os.fork()
+        if pid == 0:  # child: never touches the parent's native client or sockets
+            code = 1
+            try:
+                try:
+                    before.cmd("PING")
+                except Error as e:
+                    assert e.kind == ErrorKind.INVALID_ARGUMENT and "fork" in str(e)
+                else:
+                    raise AssertionError("a conn from before the fork worked in the child")
+                with client.master("a") as conn:
+                    assert client_id(conn) != parent_id
+                    conn.cmd("SET", "forked", os.getpid())
+                client.put_master("a", before)  # harmless: dropped, not sent to the parent's pool
+                client.close()
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        assert client.execute("a", "GET", "forked") == str(pid).encode()
+        assert client_id(before) == parent_id  # the parent's conn still works
+        client.put_master("a", before)

@@ -10,10 +10,12 @@ import array
 import collections
 import ctypes
 import itertools
+import os
 import struct
 import enum
 import threading
 import time
+import weakref
 from ctypes import byref, c_char_p, c_size_t
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -102,6 +104,20 @@ _LEN_TYPES = [c_size_t * n for n in range(_CACHED)]
 _command_argv = lib.sentinel_command_argv
 _master_command_argv = lib.sentinel_master_command_argv
 _CLOSE_LOCK = threading.Lock()
+_LIVE_CLIENTS: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    global _CLOSE_LOCK
+    _CLOSE_LOCK = threading.Lock()  # another parent thread may have held it at fork time
+    for client in list(_LIVE_CLIENTS):
+        client._inflight = collections.deque()  # calls in flight belonged to parent threads
+        if not client._closed:
+            client._forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 _SCRATCH = threading.local()
@@ -283,12 +299,21 @@ class Client:
                 raise Error(ErrorKind.INVALID_ARGUMENT, "master names must be str, got %r" % (name,))
         if not isinstance(network, str) or not isinstance(address, str):
             raise Error(ErrorKind.INVALID_ARGUMENT, "network and address must be str")
-        encoded = [n.encode("utf-8") for n in names]
-        array = (c_char_p * max(1, len(encoded)))(*encoded)
         timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout,
                     "write_timeout": write_timeout, "pool_wait": pool_wait,
                     "fence_wait": fence_wait, "sentinel_timeout": sentinel_timeout}
-        sentinels = list(sentinels)
+        self._spec = (network, address, pool_size, names, list(sentinels), timeouts)
+        self._forked = False   # set in a child after os.fork(): reopen before the next call
+        self._epoch = 0        # bumped on reopen; conns of older epochs are unusable
+        self._ptr = self._open()
+        self.names = names
+        _LIVE_CLIENTS.add(self)
+
+    def _open(self):
+        """Creates the native client from the arguments given to the constructor."""
+        network, address, pool_size, names, sentinels, timeouts = self._spec
+        encoded = [n.encode("utf-8") for n in names]
+        array = (c_char_p * max(1, len(encoded)))(*encoded)
         err = ErrorPtr()
         if not sentinels and all(v is None for v in timeouts.values()):
             ptr = lib.sentinel_client_new(network.encode(), address.encode(), pool_size, array,
@@ -302,17 +327,28 @@ class Client:
                 lib.sentinel_options_free(opts)
         if not ptr:
             raise _take_error(err)
-        self._ptr = ptr
-        self.names = names
+        return ptr
+
+    def _reopen_after_fork(self):
+        """In a forked child: the parent's native client (its threads and sockets) must never be
+        touched here, so it is abandoned and a fresh one opened, as redis-py does with pools."""
+        with _CLOSE_LOCK:
+            if self._forked and not self._closed:
+                self._ptr = self._open()
+                self._epoch += 1
+                self._forked = False
 
     # A native call runs inside _enter/_leave so close() can wait for calls in flight. The
     # order (register, then check) pairs with close (mark, then wait): either the call sees
     # the client closed, or close sees the call and waits for it.
     def _enter(self):
         self._inflight.append(1)
-        if self._closed:
+        if self._closed or self._forked:
             self._inflight.pop()
-            raise _closed()
+            if self._closed:
+                raise _closed()
+            self._reopen_after_fork()
+            return self._enter()
         return self._ptr
 
     def _leave(self):
@@ -331,7 +367,7 @@ class Client:
             conn = lib.sentinel_get_master(ptr, encoded, byref(err))
             if not conn:
                 raise _take_error(err)
-            return Conn(self, name, conn)
+            return Conn(self, name, conn, self._epoch)
         finally:
             self._leave()
 
@@ -347,8 +383,8 @@ class Client:
         ptr = self._enter()
         try:
             handle, conn._ptr = conn._ptr, None
-            if handle is None:
-                return  # already put back
+            if handle is None or conn._epoch != self._epoch:
+                return  # already put back, or checked out before a fork: not ours to touch
             if err is not None and not (isinstance(err, Error) and err.kind in _HARMLESS):
                 lib.sentinel_conn_mark_broken(handle)
             lib.sentinel_put_master(ptr, None, handle)
@@ -387,7 +423,7 @@ class Client:
         while self._inflight:  # calls in flight end within their timeouts
             time.sleep(0.001)
         ptr, self._ptr = self._ptr, None
-        if ptr:
+        if ptr and not self._forked:  # a parent's client is the parent's to close
             lib.sentinel_client_close(ptr)
 
     def __enter__(self) -> "Client":
@@ -460,18 +496,25 @@ def _name(name: str) -> bytes:
 class Conn:
     """One checked-out connection. Use it from one thread at a time; put it back when done."""
 
-    __slots__ = ("_client", "_ptr", "name")
+    __slots__ = ("_client", "_ptr", "_epoch", "name")
 
-    def __init__(self, client: Client, name: str, ptr: ConnPtr):
+    def __init__(self, client: Client, name: str, ptr: ConnPtr, epoch: int):
         self._client = client
         self._ptr = ptr
+        self._epoch = epoch
         self.name = name
+
+    def _unusable(self) -> "Error":
+        if self._ptr is None:
+            return Error(ErrorKind.INVALID_ARGUMENT, "conn was already put back")
+        return Error(ErrorKind.INVALID_ARGUMENT,
+                     "conn was checked out before os.fork(): check out a new one in this process")
 
     def _handle(self):
         if self._client._closed:
             raise _closed()
-        if self._ptr is None:
-            raise Error(ErrorKind.INVALID_ARGUMENT, "conn was already put back")
+        if self._ptr is None or self._epoch != self._client._epoch:
+            raise self._unusable()
         return self._ptr
 
     def cmd(self, *args: Arg) -> Any:
@@ -481,8 +524,8 @@ class Conn:
         client._enter()
         try:
             handle = self._ptr
-            if handle is None:
-                raise Error(ErrorKind.INVALID_ARGUMENT, "conn was already put back")
+            if handle is None or self._epoch != client._epoch:
+                raise self._unusable()
             err = ErrorPtr()
             reply = _command_argv(handle, n, argv, argvlen, byref(err))
             if not reply:
