@@ -64,6 +64,36 @@ typedef enum sentinel_error_kind {
 } sentinel_error_kind;
 
 /*
+ What happened, for `sentinel_event_fn`.
+ */
+typedef enum sentinel_event_kind {
+  /*
+   `master` moved from `old_address` (may be NULL) to `new_address`.
+   */
+  SENTINEL_EVENT_MASTER_SWITCHED = 1,
+  /*
+   A failover of `master` began: conns to `old_address` are fenced.
+   */
+  SENTINEL_EVENT_FENCE_RAISED = 2,
+  /*
+   The failover of `master` ended without a switch; `old_address` is served again.
+   */
+  SENTINEL_EVENT_FENCE_LIFTED = 3,
+  /*
+   The subscription to `sentinel` came up.
+   */
+  SENTINEL_EVENT_SENTINEL_UP = 4,
+  /*
+   The subscription to `sentinel` went down; the client reconnects by itself.
+   */
+  SENTINEL_EVENT_SENTINEL_DOWN = 5,
+  /*
+   The sentinels were asked where `master` is and answered `new_address`.
+   */
+  SENTINEL_EVENT_MASTER_RESOLVED = 6,
+} sentinel_event_kind;
+
+/*
  Reply types; the numbers are hiredis's `REDIS_REPLY_*`.
  */
 typedef enum sentinel_reply_type {
@@ -135,6 +165,80 @@ typedef struct sentinel_reply {
    */
   struct sentinel_reply **element;
 } sentinel_reply;
+
+/*
+ Maps an address a sentinel reported to the one to dial. Write the host (NUL-terminated) into
+ `host_out` (`host_out_len` bytes) and the port into `*port_out` and return true; return
+ false to dial the reported address unchanged. Runs on the client's threads; must not call
+ `sentinel_client_close`.
+ */
+typedef bool (*sentinel_address_map_fn)(const char *host,
+                                        int port,
+                                        void *user_data,
+                                        char *host_out,
+                                        size_t host_out_len,
+                                        int *port_out);
+
+/*
+ An event. Every string is NUL-terminated, may be NULL when it does not apply, and is valid
+ only during the callback.
+ */
+typedef struct sentinel_event {
+  enum sentinel_event_kind kind;
+  const char *master;
+  const char *old_address;
+  const char *new_address;
+  const char *sentinel;
+} sentinel_event;
+
+/*
+ Receives events. Runs on the client's own threads (a sentinel watcher or the failover
+ driver), one event at a time per thread; it must return quickly and must not call
+ `sentinel_client_close`. It may call any other function.
+ */
+typedef void (*sentinel_event_fn)(const struct sentinel_event *event, void *user_data);
+
+/*
+ A snapshot of one master, filled by `sentinel_client_stats`.
+ */
+typedef struct sentinel_master_stats {
+  /*
+   Where conns are handed out to now: "host:port", NUL-terminated.
+   */
+  char address[264];
+  /*
+   Bumped on every switch (1 after the first resolution).
+   */
+  uint64_t generation;
+  /*
+   Connections open in the current pool.
+   */
+  uint32_t conns_open;
+  /*
+   Of those, idle.
+   */
+  uint32_t conns_idle;
+  /*
+   Of those, checked out.
+   */
+  uint32_t conns_in_use;
+  /*
+   True while a failover is under way.
+   */
+  bool fenced;
+  /*
+   Switches followed since the client started.
+   */
+  uint64_t failovers_seen;
+  /*
+   Failovers that fenced this master (aborted ones included).
+   */
+  uint64_t fences_raised;
+  /*
+   When the master last moved, in milliseconds since the Unix epoch; 0 if never.
+   */
+  int64_t last_switch_unix_ms;
+} sentinel_master_stats;
 
 /*
  One node of a flattened reply tree (see `sentinel_reply_flatten`): 40 bytes, native endian.
@@ -386,6 +490,102 @@ bool sentinel_error_is_readonly(const struct sentinel_error *err);
  `err` is NULL or an error from this library that has not been freed.
  */
 void sentinel_error_free(struct sentinel_error *err);
+
+/*
+ Credentials for masters and replicas: `AUTH password`, or `AUTH username password` for an
+ ACL user when `username` is not NULL. A refused login is SENTINEL_ERROR_AUTH naming the
+ node; the password never appears in a message. Default: none. Returns false and sets `*err`
+ on NULL `opts` or `password`. Does not take ownership of the strings.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread; strings NULL or NUL-terminated.
+ */
+bool sentinel_options_set_password(struct sentinel_options *opts,
+                                   const char *username,
+                                   const char *password,
+                                   struct sentinel_error **err);
+
+/*
+ Credentials for the sentinels themselves (sentinels with `requirepass`), as
+ `sentinel_options_set_password`. Default: none.
+
+ # Safety
+ As `sentinel_options_set_password`.
+ */
+bool sentinel_options_set_sentinel_password(struct sentinel_options *opts,
+                                            const char *username,
+                                            const char *password,
+                                            struct sentinel_error **err);
+
+/*
+ Database every data connection selects (SELECT). Default 0. Returns false and sets `*err`
+ on NULL `opts` or a negative `database`.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_database(struct sentinel_options *opts,
+                                   int64_t database,
+                                   struct sentinel_error **err);
+
+/*
+ Name every data connection gets with CLIENT SETNAME (no spaces). Default: none. Returns
+ false and sets `*err` on NULL or bad arguments. Does not take ownership of `name`.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread; `name` NULL or NUL-terminated.
+ */
+bool sentinel_options_set_client_name(struct sentinel_options *opts,
+                                      const char *name,
+                                      struct sentinel_error **err);
+
+/*
+ Speak RESP3 (HELLO 3) on data connections, so replies may be maps, sets, doubles,
+ booleans. Default false (RESP2). Returns false and sets `*err` on NULL `opts`.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_resp3(struct sentinel_options *opts,
+                                bool resp3,
+                                struct sentinel_error **err);
+
+/*
+ Applies `map` to every address a sentinel reports (masters, failover candidates, other
+ sentinels) before dialing it; `user_data` is passed back. NULL `map` removes it. Default:
+ none. Returns false and sets `*err` on NULL `opts`.
+
+ # Safety
+ `opts` is NULL or live options; `map` is safe to call from any thread with `user_data`.
+ */
+bool sentinel_options_set_address_map(struct sentinel_options *opts,
+                                      sentinel_address_map_fn map,
+                                      void *user_data,
+                                      struct sentinel_error **err);
+
+/*
+ Calls `callback` with `user_data` for every event (see `sentinel_event_kind`). NULL
+ `callback` removes it. Default: none. Returns false and sets `*err` on NULL `opts`.
+
+ # Safety
+ `opts` is NULL or live options; `callback` is safe to call from any thread with `user_data`.
+ */
+bool sentinel_options_set_event_callback(struct sentinel_options *opts,
+                                         sentinel_event_fn callback,
+                                         void *user_data,
+                                         struct sentinel_error **err);
+
+/*
+ Fills `*out` with a snapshot of master `name`. Returns false and sets `*err` on NULL
+ arguments or an unknown name. Does not take ownership of `name`.
+
+ # Safety
+ `client` is NULL or a live client; `name` NULL or NUL-terminated; `out` NULL or writable.
+ */
+bool sentinel_client_stats(struct sentinel_client *client,
+                           const char *name,
+                           struct sentinel_master_stats *out,
+                           struct sentinel_error **err);
 
 /*
  New options with no sentinel and every default: connect timeout 1000 ms, read and write

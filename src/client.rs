@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
-use crate::config::{Config, NodeAddr, SentinelAddr};
+use crate::config::{ClientEvent, Config, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::failover::{run_driver, DriverSignal, Fence};
 use crate::pool::{Conn, Master};
@@ -50,10 +50,39 @@ impl Shared {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(threads) = threads {
-            self.masters[index].switch_to(addr, &self.config, &threads);
+        let Some(threads) = threads else {
+            return;
+        };
+        let master = &self.masters[index];
+        let old = master.addr().map(|a| (*a).clone());
+        if master.switch_to(addr.clone(), &self.config, &threads) {
+            self.config.emit(ClientEvent::MasterSwitched {
+                master: master.name().to_owned(),
+                old,
+                new: addr,
+            });
         }
     }
+}
+
+/// What [`Client::stats`] reports for one master.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterStats {
+    /// Where conns are handed out to now.
+    pub address: NodeAddr,
+    /// Bumped on every switch (1 after the first resolution).
+    pub generation: u64,
+    /// Connections open in the current pool, and how many of those are idle.
+    pub conns_open: u32,
+    pub conns_idle: u32,
+    /// Switches followed since the client started.
+    pub failovers_seen: u64,
+    /// Failovers that fenced this master (aborted ones included).
+    pub fences_raised: u64,
+    /// True while a failover is under way.
+    pub fenced: bool,
+    /// When the master last moved.
+    pub last_switch: Option<std::time::SystemTime>,
 }
 
 /// A Redis Sentinel client: one pool per master, following failovers by itself.
@@ -74,7 +103,7 @@ impl Client {
         let mut other_sentinels = Vec::new();
         for name in &config.masters {
             match link.master_addr(name)? {
-                Some(addr) => resolved.push(addr),
+                Some(addr) => resolved.push(config.map_addr(addr)),
                 None => {
                     return Err(Error::new(
                         ErrorKind::UnknownMaster,
@@ -85,7 +114,11 @@ impl Client {
                     ))
                 }
             }
-            other_sentinels.extend(link.other_sentinels(name)?);
+            other_sentinels.extend(
+                link.other_sentinels(name)?
+                    .into_iter()
+                    .map(|a| config.map_addr(a)),
+            );
         }
         drop(link);
 
@@ -214,6 +247,25 @@ impl Client {
             .is_fenced())
     }
 
+    /// A snapshot of what the client knows about `name`.
+    pub fn stats(&self, name: &str) -> Result<MasterStats> {
+        let master = &self.shared.masters[self.master_index(name)?];
+        let (open, idle) = master.stats();
+        Ok(MasterStats {
+            address: master
+                .addr()
+                .map(|a| (*a).clone())
+                .ok_or_else(Error::closed)?,
+            generation: master.generation(),
+            conns_open: open,
+            conns_idle: idle,
+            failovers_seen: master.generation().saturating_sub(1),
+            fences_raised: master.shared.fences_raised.load(Ordering::Relaxed),
+            fenced: master.shared.is_fenced(),
+            last_switch: *master.last_switch.lock().unwrap_or_else(|p| p.into_inner()),
+        })
+    }
+
     /// How many failovers have fenced `name` since the client started.
     pub fn fences_raised(&self, name: &str) -> Result<u64> {
         let master = &self.shared.masters[self.master_index(name)?];
@@ -289,15 +341,23 @@ impl Drop for Client {
 fn connect_any_sentinel(config: &Config) -> Result<SentinelLink> {
     let mut failures = Vec::new();
     for addr in &config.sentinels {
-        match SentinelLink::connect(addr, config.sentinel_timeout) {
+        match SentinelLink::connect(addr, config.sentinel_timeout, config.sentinel_auth.as_ref()) {
             Ok(link) => return Ok(link),
-            Err(err) => failures.push(err.to_string()),
+            Err(err) => failures.push(err),
         }
     }
-    Err(Error::sentinel(format!(
-        "no sentinel reachable: {}",
-        failures.join("; ")
-    )))
+    let text = failures
+        .iter()
+        .map(Error::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    // A refused login is worth its own kind: retrying will not help, fixing the password will.
+    let kind = if failures.iter().any(|e| e.kind() == ErrorKind::Auth) {
+        ErrorKind::Auth
+    } else {
+        ErrorKind::Sentinel
+    };
+    Err(Error::new(kind, format!("no sentinel reachable: {text}")).with_sentinel_down())
 }
 
 /// Counts threads down as they exit, so close can wait for threads it cannot join.

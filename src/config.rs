@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -120,6 +121,80 @@ pub struct Config {
     /// Longest a failover may fence a master: `get_master` waits this long for the new master,
     /// then the fence is lifted and the sentinels re-asked. Default 5 s.
     pub fence_wait: Duration,
+    /// Credentials for masters and replicas (AUTH, or an ACL user). Default none.
+    pub data_auth: Option<Credentials>,
+    /// Credentials for sentinels (`requirepass` on sentinels). Default none.
+    pub sentinel_auth: Option<Credentials>,
+    /// Database selected on every data connection. Default 0.
+    pub database: i64,
+    /// Name set with CLIENT SETNAME on every data connection. Default none.
+    pub client_name: Option<String>,
+    /// Speak RESP3 (HELLO 3) on data connections. Default false (RESP2).
+    pub resp3: bool,
+    /// Rewrites every address a sentinel reports (NAT, Docker). Default none.
+    pub address_map: Option<AddressMap>,
+    /// Told of switches, fences, sentinel links and re-resolutions. Default none.
+    pub on_event: Option<EventHook>,
+}
+
+/// A user name (for ACL users) and a password. Debug output never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: Option<String>,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+/// A function from a reported address to the one to dial (`None`: dial it unchanged).
+pub type MapFn = dyn Fn(&NodeAddr) -> Option<NodeAddr> + Send + Sync;
+
+/// Maps an address reported by a sentinel to the one this client must dial.
+#[derive(Clone)]
+pub struct AddressMap(pub Arc<MapFn>);
+
+impl fmt::Debug for AddressMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AddressMap(..)")
+    }
+}
+
+/// What the client tells an event hook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// A master moved: conns handed out from now on point at `new`.
+    MasterSwitched {
+        master: String,
+        old: Option<NodeAddr>,
+        new: NodeAddr,
+    },
+    /// A failover of `master` began: no conn is handed out or used for `address` meanwhile.
+    FenceRaised { master: String, address: NodeAddr },
+    /// The failover ended without a switch (aborted, or the fence wait ran out).
+    FenceLifted { master: String, address: NodeAddr },
+    /// A subscription to a sentinel came up.
+    SentinelUp { sentinel: SentinelAddr },
+    /// A subscription to a sentinel went down; the client reconnects by itself.
+    SentinelDown { sentinel: SentinelAddr },
+    /// The sentinels were asked where `master` is, and answered `address`.
+    MasterResolved { master: String, address: NodeAddr },
+}
+
+/// Receives [`ClientEvent`]s on the client's own threads; it must return quickly.
+#[derive(Clone)]
+pub struct EventHook(pub Arc<dyn Fn(&ClientEvent) + Send + Sync>);
+
+impl fmt::Debug for EventHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventHook(..)")
+    }
 }
 
 impl Default for Config {
@@ -136,11 +211,33 @@ impl Default for Config {
             sentinel_timeout: Duration::from_secs(1),
             sentinel_keepalive: Duration::from_secs(1),
             fence_wait: Duration::from_secs(5),
+            data_auth: None,
+            sentinel_auth: None,
+            database: 0,
+            client_name: None,
+            resp3: false,
+            address_map: None,
+            on_event: None,
         }
     }
 }
 
 impl Config {
+    /// The address to dial for an address a sentinel reported.
+    pub fn map_addr(&self, addr: NodeAddr) -> NodeAddr {
+        match &self.address_map {
+            Some(map) => (map.0)(&addr).unwrap_or(addr),
+            None => addr,
+        }
+    }
+
+    /// Tells the event hook, if any; a panicking hook is contained.
+    pub fn emit(&self, event: ClientEvent) {
+        if let Some(hook) = &self.on_event {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (hook.0)(&event)));
+        }
+    }
+
     pub fn new(sentinel: SentinelAddr, masters: Vec<String>, pool_size: u32) -> Self {
         Config {
             sentinels: vec![sentinel],
@@ -157,6 +254,19 @@ impl Config {
         }
         if self.masters.is_empty() {
             return Err(Error::invalid("no master names given"));
+        }
+        if let Some(name) = &self.client_name {
+            if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c.is_control()) {
+                return Err(Error::invalid(
+                    "client name must be non-empty, without spaces",
+                ));
+            }
+        }
+        if self.database < 0 {
+            return Err(Error::invalid(format!(
+                "database {} is negative",
+                self.database
+            )));
         }
         if self.pool_size == 0 {
             return Err(Error::invalid("pool size must be at least 1"));

@@ -13,7 +13,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::client::Shared;
-use crate::config::{NodeAddr, SentinelAddr};
+use crate::config::{ClientEvent, Credentials, NodeAddr, SentinelAddr};
 use crate::sentinel::SentinelLink;
 
 /// How often a fenced master's candidate is asked for its ROLE.
@@ -91,6 +91,12 @@ impl Shared {
                             raised_by: by.cloned(),
                             raised_at: Instant::now(),
                         });
+                        if let Some(address) = master.addr() {
+                            self.config.emit(ClientEvent::FenceRaised {
+                                master: master.name().to_owned(),
+                                address: (*address).clone(),
+                            });
+                        }
                     }
                 }
             }
@@ -106,7 +112,8 @@ impl Shared {
             .is_some_and(|f| f.raised_by.as_ref().is_none_or(|raiser| raiser == by));
         if lift {
             if let Some(fence) = fences[index].take() {
-                self.masters[index].shared.lift(fence.generation);
+                drop(fences);
+                self.lift(index, fence.generation);
             }
         }
     }
@@ -122,7 +129,8 @@ impl Shared {
             }
             return;
         }
-        if probe_role(&addr, self.probe_timeout()).as_deref() == Some("master") {
+        let auth = self.config.data_auth.as_ref();
+        if probe_role(&addr, self.probe_timeout(), auth).as_deref() == Some("master") {
             self.switch(index, addr);
         } else {
             self.failover_started(index, Some(addr), None);
@@ -146,8 +154,22 @@ impl Shared {
     }
 
     fn lift_fence(&self, index: usize) {
-        if let Some(fence) = self.fences()[index].take() {
-            self.masters[index].shared.lift(fence.generation);
+        let fence = self.fences()[index].take();
+        if let Some(fence) = fence {
+            self.lift(index, fence.generation);
+        }
+    }
+
+    /// Lifts the fence of `generation` on master `index` and says so.
+    fn lift(&self, index: usize, generation: u64) {
+        let master = &self.masters[index];
+        let was_fenced = master.shared.is_fenced() && master.generation() == generation;
+        master.shared.lift(generation);
+        if let (true, Some(address)) = (was_fenced, master.addr()) {
+            self.config.emit(ClientEvent::FenceLifted {
+                master: master.name().to_owned(),
+                address: (*address).clone(),
+            });
         }
     }
 
@@ -157,26 +179,34 @@ impl Shared {
         let name = self.masters[index].name();
         let mut best: Option<(NodeAddr, u64)> = None;
         for addr in self.watchers.known() {
-            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout) else {
+            let auth = self.config.sentinel_auth.as_ref();
+            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, auth)
+            else {
                 continue;
             };
             if let Ok(Some((found, epoch))) = link.master_info(name) {
                 if best.as_ref().is_none_or(|(_, e)| epoch > *e) {
-                    best = Some((found, epoch));
+                    best = Some((self.config.map_addr(found), epoch));
                 }
             }
         }
         match best {
-            Some((addr, _)) => self.master_named(index, addr, lift_fence),
+            Some((addr, _)) => {
+                self.config.emit(ClientEvent::MasterResolved {
+                    master: name.to_owned(),
+                    address: addr.clone(),
+                });
+                self.master_named(index, addr, lift_fence)
+            }
             None if lift_fence => self.lift_fence(index),
             None => {}
         }
     }
 }
 
-/// Asks the node at `addr` for its role; `None` when it cannot be reached.
-fn probe_role(addr: &NodeAddr, timeout: Duration) -> Option<String> {
-    let mut link = SentinelLink::connect(&SentinelAddr::Tcp(addr.clone()), timeout).ok()?;
+/// Asks the data node at `addr` for its role; `None` when it cannot be reached.
+fn probe_role(addr: &NodeAddr, timeout: Duration, auth: Option<&Credentials>) -> Option<String> {
+    let mut link = SentinelLink::connect(&SentinelAddr::Tcp(addr.clone()), timeout, auth).ok()?;
     link.role().ok()
 }
 
@@ -232,7 +262,8 @@ fn drive_fence(
     if let Some(candidate) = &fence.candidate {
         if !probes.contains_key(candidate) {
             let target = SentinelAddr::Tcp(candidate.clone());
-            if let Ok(link) = SentinelLink::connect(&target, shared.probe_timeout()) {
+            let auth = shared.config.data_auth.as_ref();
+            if let Ok(link) = SentinelLink::connect(&target, shared.probe_timeout(), auth) {
                 probes.insert(candidate.clone(), link);
             }
         }
@@ -258,7 +289,8 @@ fn drive_fence(
             .is_some_and(|f| f.generation == fence.generation && f.raised_at == fence.raised_at)
         {
             fences[index] = None;
-            shared.masters[index].shared.lift(fence.generation);
+            drop(fences);
+            shared.lift(index, fence.generation);
         }
     }
 }

@@ -17,8 +17,8 @@ mod watcher;
 #[allow(unsafe_code)]
 pub mod ffi;
 
-pub use client::Client;
-pub use config::{Config, NodeAddr, SentinelAddr};
+pub use client::{Client, MasterStats};
+pub use config::{AddressMap, ClientEvent, Config, Credentials, EventHook, NodeAddr, SentinelAddr};
 pub use error::{Error, ErrorKind, Result};
 pub use pool::{Conn, Value};
 

@@ -156,9 +156,15 @@ impl r2d2::ManageConnection for DataManager {
         let result = self
             .redis
             .get_connection_with_timeout(self.config.connect_timeout)
-            .and_then(|redis| {
+            .and_then(|mut redis| {
                 redis.set_read_timeout(Some(self.config.read_timeout))?;
                 redis.set_write_timeout(Some(self.config.write_timeout))?;
+                if let Some(name) = &self.config.client_name {
+                    redis::cmd("CLIENT")
+                        .arg("SETNAME")
+                        .arg(name)
+                        .exec(&mut redis)?;
+                }
                 Ok(redis)
             })
             .map_err(|e| {
@@ -294,6 +300,8 @@ pub(crate) struct Epoch {
 pub(crate) struct Master {
     pub shared: Arc<MasterShared>,
     current: RwLock<Option<Epoch>>,
+    /// When the master last moved (not counting the first resolution).
+    pub last_switch: Mutex<Option<std::time::SystemTime>>,
 }
 
 impl Master {
@@ -314,6 +322,7 @@ impl Master {
                 fence_changed: Condvar::new(),
             }),
             current: RwLock::new(None),
+            last_switch: Mutex::new(None),
         }
     }
 
@@ -349,7 +358,7 @@ impl Master {
         let addr = Arc::new(addr);
         let last_connect_error = Arc::new(Mutex::new(None));
         let manager = DataManager {
-            redis: redis::Client::open(connection_info(&addr))
+            redis: redis::Client::open(connection_info(&addr, config))
                 .expect("a TCP address is a valid client"),
             addr: addr.clone(),
             generation,
@@ -378,6 +387,10 @@ impl Master {
         });
         drop(current);
         // Idle connections of the old address close here, outside the lock.
+        if old.is_some() {
+            *self.last_switch.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(std::time::SystemTime::now());
+        }
         drop(old);
         self.shared.notify_fence_waiters();
         true
@@ -497,13 +510,25 @@ impl Master {
     }
 }
 
-fn connection_info(addr: &NodeAddr) -> redis::ConnectionInfo {
+fn connection_info(addr: &NodeAddr, config: &Config) -> redis::ConnectionInfo {
     use redis::IntoConnectionInfo;
     let info = redis::ConnectionAddr::Tcp(addr.host.clone(), addr.port)
         .into_connection_info()
         .expect("a TCP address always converts");
+    let mut settings = redis::RedisConnectionInfo::default()
+        .set_skip_set_lib_name()
+        .set_db(config.database);
+    if let Some(auth) = &config.data_auth {
+        if let Some(user) = &auth.username {
+            settings = settings.set_username(user);
+        }
+        settings = settings.set_password(&auth.password);
+    }
+    if config.resp3 {
+        settings = settings.set_protocol(redis::ProtocolVersion::RESP3);
+    }
     info.set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true))
-        .set_redis_settings(redis::RedisConnectionInfo::default().set_skip_set_lib_name())
+        .set_redis_settings(settings)
 }
 
 /// A connection checked out of a master's pool. Dropping it puts it back, or closes it when it

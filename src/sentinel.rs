@@ -6,8 +6,8 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use crate::config::{NodeAddr, SentinelAddr};
-use crate::error::{Error, Result};
+use crate::config::{Credentials, NodeAddr, SentinelAddr};
+use crate::error::{Error, ErrorKind, Result};
 use crate::resp::{encode_command, parse_frame, Frame};
 
 /// A socket to a sentinel. A clone of it lets another thread shut the link down at once.
@@ -96,17 +96,44 @@ pub struct SentinelLink {
 }
 
 impl SentinelLink {
-    /// Connects within `timeout`; every later query is bounded by `timeout` too.
-    pub fn connect(addr: &SentinelAddr, timeout: Duration) -> Result<Self> {
+    /// Connects within `timeout` and authenticates with `auth` when given; every later query
+    /// is bounded by `timeout` too.
+    pub fn connect(
+        addr: &SentinelAddr,
+        timeout: Duration,
+        auth: Option<&Credentials>,
+    ) -> Result<Self> {
         let stream = Stream::connect(addr, timeout)
             .and_then(|s| s.set_timeouts(timeout, timeout).map(|()| s))
             .map_err(|e| Error::sentinel(format!("cannot connect to sentinel {addr}: {e}")))?;
-        Ok(SentinelLink {
+        let mut link = SentinelLink {
             addr: addr.clone(),
             stream,
             buf: Vec::with_capacity(512),
             timeout,
-        })
+        };
+        if let Some(auth) = auth {
+            link.authenticate(auth)?;
+        }
+        Ok(link)
+    }
+
+    fn authenticate(&mut self, auth: &Credentials) -> Result<()> {
+        let mut args: Vec<&[u8]> = vec![b"AUTH"];
+        if let Some(user) = &auth.username {
+            args.push(user.as_bytes());
+        }
+        args.push(auth.password.as_bytes());
+        self.send(&args)?;
+        match self.read_frame(self.timeout)? {
+            Some(Frame::Error(msg)) => Err(Error::new(
+                ErrorKind::Auth,
+                format!("sentinel {} refused authentication: {msg}", self.addr),
+            )
+            .with_sentinel_down()),
+            Some(_) => Ok(()),
+            None => Err(self.fail(format!("no reply to AUTH within {:?}", self.timeout))),
+        }
     }
 
     pub fn addr(&self) -> &SentinelAddr {

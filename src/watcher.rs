@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::client::Shared;
-use crate::config::SentinelAddr;
+use crate::config::{ClientEvent, SentinelAddr};
 use crate::error::Result;
 use crate::sentinel::{parse_event, parse_message, Event, SentinelLink, Stream, EVENT_PATTERN};
 
@@ -165,7 +165,11 @@ impl Watcher {
     fn watch(&self, was_up: &mut bool) -> Result<()> {
         let timeout = self.shared.config.sentinel_timeout;
         let keepalive = self.shared.config.sentinel_keepalive;
-        let mut sub = SentinelLink::connect(&self.addr, timeout)?;
+        let mut sub = SentinelLink::connect(
+            &self.addr,
+            timeout,
+            self.shared.config.sentinel_auth.as_ref(),
+        )?;
         self.set_socket(Some(sub.shutdown_handle()?));
         sub.send(&[b"PSUBSCRIBE", EVENT_PATTERN.as_bytes()])?;
         if sub.read_frame(timeout)?.is_none() {
@@ -174,7 +178,7 @@ impl Watcher {
                 self.addr
             )));
         }
-        let _up = LinkUp::new(&self.shared);
+        let _up = LinkUp::new(&self.shared, &self.addr);
         *was_up = true;
         self.refresh_from_sentinel();
 
@@ -208,24 +212,25 @@ impl Watcher {
         Ok(())
     }
 
-    /// Asks this sentinel where every master is and which other sentinels exist.
+    /// Learns the other sentinels from this one, then re-asks every sentinel where each master
+    /// is (events may have been missed while this link was down; the answer with the highest
+    /// config epoch wins, so one stale sentinel cannot move the client).
     fn refresh_from_sentinel(&self) {
-        let Ok(mut link) = SentinelLink::connect(&self.addr, self.shared.config.sentinel_timeout)
-        else {
-            return;
-        };
-        for index in 0..self.shared.masters.len() {
-            let name = self.shared.masters[index].name().to_owned();
-            if let Ok(Some(addr)) = link.master_addr(&name) {
-                self.shared.apply_master_addr(index, addr);
-            }
-            if let Ok(others) = link.other_sentinels(&name) {
-                for other in others {
-                    self.shared
-                        .watchers
-                        .add(&self.shared, SentinelAddr::Tcp(other));
+        let config = &self.shared.config;
+        let auth = config.sentinel_auth.as_ref();
+        if let Ok(mut link) = SentinelLink::connect(&self.addr, config.sentinel_timeout, auth) {
+            for index in 0..self.shared.masters.len() {
+                let name = self.shared.masters[index].name().to_owned();
+                if let Ok(others) = link.other_sentinels(&name) {
+                    for other in others {
+                        let other = SentinelAddr::Tcp(config.map_addr(other));
+                        self.shared.watchers.add(&self.shared, other);
+                    }
                 }
             }
+        }
+        for index in 0..self.shared.masters.len() {
+            self.shared.reask(index, false);
         }
     }
 
@@ -238,8 +243,10 @@ impl Watcher {
         let Some(index) = self.shared.master_index(name) else {
             return;
         };
+        let map = |addr| self.shared.config.map_addr(addr);
         match event {
             Event::SwitchMaster { old, new, .. } => {
+                let (old, new) = (map(old), map(new));
                 let current = self.shared.masters[index].addr();
                 match current.as_deref() {
                     Some(cur) if *cur == new => {} // already there: a duplicate announcement
@@ -250,7 +257,7 @@ impl Watcher {
             }
             Event::FailoverStarted { candidate, .. } => {
                 self.shared
-                    .failover_started(index, candidate, Some(&self.addr))
+                    .failover_started(index, candidate.map(map), Some(&self.addr))
             }
             Event::FailoverAborted { .. } => self.shared.failover_aborted(index, &self.addr),
         }
@@ -258,17 +265,25 @@ impl Watcher {
 }
 
 /// Counts a link as up for as long as it lives.
-struct LinkUp<'a>(&'a Shared);
+struct LinkUp<'a>(&'a Shared, &'a SentinelAddr);
 
 impl<'a> LinkUp<'a> {
-    fn new(shared: &'a Shared) -> Self {
+    fn new(shared: &'a Shared, sentinel: &'a SentinelAddr) -> Self {
         shared.sentinels_up.fetch_add(1, Ordering::AcqRel);
-        LinkUp(shared)
+        shared.config.emit(ClientEvent::SentinelUp {
+            sentinel: sentinel.clone(),
+        });
+        LinkUp(shared, sentinel)
     }
 }
 
 impl Drop for LinkUp<'_> {
     fn drop(&mut self) {
         self.0.sentinels_up.fetch_sub(1, Ordering::AcqRel);
+        if !self.0.stop.is_stopped() {
+            self.0.config.emit(ClientEvent::SentinelDown {
+                sentinel: self.1.clone(),
+            });
+        }
     }
 }

@@ -58,15 +58,25 @@ def free_port():
     return port
 
 
-def resp_command(port, *args, timeout=2.0, host="127.0.0.1"):
-    """One command over a fresh socket; returns the decoded reply (errors as RespError)."""
+def _encode(args):
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        arg = arg if isinstance(arg, bytes) else str(arg).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(out)
+
+
+def resp_command(port, *args, timeout=2.0, host="127.0.0.1", password=None):
+    """One command over a fresh socket (after AUTH when a password is given); returns the
+    decoded reply (errors as RespError)."""
     with socket.create_connection((host, port), timeout=timeout) as sock:
-        out = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            arg = arg if isinstance(arg, bytes) else str(arg).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-        sock.sendall(b"".join(out))
         reader = sock.makefile("rb")
+        if password is not None:
+            sock.sendall(_encode(["AUTH", password]))
+            reply = _read_reply(reader)
+            if isinstance(reply, RespError):
+                raise ConnectionError("AUTH refused on port %d" % port)
+        sock.sendall(_encode(args))
         return _read_reply(reader)
 
 
@@ -186,7 +196,7 @@ class Topology:
 
     def __init__(self, base_dir, names=("mymaster",), replicas=2, sentinels=3, quorum=None,
                  down_after_ms=1000, failover_timeout_ms=3000, replica_priority=None,
-                 unpromotable=False):
+                 unpromotable=False, password=None, acl_user=None, sentinel_password=None):
         self.base = os.path.abspath(base_dir)
         self.names = list(names)
         self.n_replicas = replicas
@@ -197,6 +207,9 @@ class Topology:
         self.replica_priority = replica_priority
         # Replicas that refuse SLAVEOF: a failover selects one, cannot promote it, and aborts.
         self.unpromotable = unpromotable
+        # requirepass on data nodes (and masterauth on replicas, auth-pass in sentinels), an
+        # extra ACL user (name, password) on data nodes, requirepass on sentinels.
+        self.password, self.acl_user, self.sentinel_password = password, acl_user, sentinel_password
         self.masters = {}    # name -> Server (the initial master)
         self.replicas = {}   # name -> [Server]
         self.sentinels = []  # [Server]
@@ -242,6 +255,10 @@ class Topology:
                 conf.append("replica-priority %d" % self.replica_priority)
             if self.unpromotable:
                 conf += ['rename-command SLAVEOF ""', 'rename-command REPLICAOF ""']
+        if self.password:
+            conf += ["requirepass %s" % self.password, "masterauth %s" % self.password]
+        if self.acl_user:
+            conf.append("user %s on >%s ~* &* +@all" % self.acl_user)
         conf_path = os.path.join(server.dir, "redis.conf")
         if os.path.exists(server.pidfile):
             os.unlink(server.pidfile)
@@ -250,7 +267,8 @@ class Topology:
         subprocess.run(["redis-server", conf_path], check=True, stdout=subprocess.DEVNULL)
         server.wait_pid()
         self.save_partial(server)
-        wait_until("redis on port %d" % port, lambda: resp_command(port, "PING") == "PONG", 10)
+        wait_until("redis on port %d" % port,
+                   lambda: resp_command(port, "PING", password=self.password) == "PONG", 10)
         return server
 
     def _start_sentinel(self, i):
@@ -268,6 +286,11 @@ class Topology:
                 "sentinel failover-timeout %s %d" % (name, self.failover_timeout_ms),
                 "sentinel parallel-syncs %s 2" % name,
             ]
+            if self.password:
+                conf.append("sentinel auth-pass %s %s" % (name, self.password))
+        if self.sentinel_password:
+            conf += ["requirepass %s" % self.sentinel_password,
+                     "sentinel sentinel-pass %s" % self.sentinel_password]
         conf_path = os.path.join(server.dir, "sentinel.conf")
         with open(conf_path, "w") as f:
             f.write("\n".join(conf) + "\n")
@@ -285,20 +308,20 @@ class Topology:
         server.wait_pid()
         self.save_partial(server)
         wait_until("sentinel on port %d" % server.port,
-                   lambda: resp_command(server.port, "PING") == "PONG", 10)
+                   lambda: resp_command(server.port, "PING", password=self.sentinel_password) == "PONG", 10)
 
     def wait_ready(self, timeout=30.0):
         """Every sentinel knows every replica and every other sentinel; replicas are in sync."""
         def ready():
             for name in self.names:
                 for replica in self.replicas[name]:
-                    info = resp_command(replica.port, "INFO", "replication")
+                    info = self.cmd(replica.port, "INFO", "replication")
                     if "master_link_status:up" not in info:
                         return False
                 for s in self.sentinels:
                     if not s.alive():
                         continue
-                    reps = [fields(r) for r in resp_command(s.port, "SENTINEL", "REPLICAS", name)]
+                    reps = [fields(r) for r in self.cmd(s.port, "SENTINEL", "REPLICAS", name)]
                     # The sentinel must have read each replica's own INFO (its priority), not
                     # only the master's list of replicas.
                     priority = str(100 if self.replica_priority is None else self.replica_priority)
@@ -308,7 +331,7 @@ class Topology:
                           and r.get("slave-priority") == priority]
                     if len(ok) < self.n_replicas:
                         return False
-                    others = resp_command(s.port, "SENTINEL", "SENTINELS", name)
+                    others = self.cmd(s.port, "SENTINEL", "SENTINELS", name)
                     if len(others) < len([x for x in self.sentinels if x.alive()]) - 1:
                         return False
             return True
@@ -369,6 +392,12 @@ class Topology:
         self.stop()
 
     # ----- queries and faults ----------------------------------------------------------
+    def cmd(self, port, *args):
+        """A command to one of this topology's servers, authenticated as it requires."""
+        is_sentinel = any(s.port == port for s in self.sentinels)
+        password = self.sentinel_password if is_sentinel else self.password
+        return resp_command(port, *args, password=password)
+
     @property
     def sentinel_addr(self):
         return "127.0.0.1:%d" % self.sentinels[0].port
@@ -387,20 +416,20 @@ class Topology:
         for s in ([sentinel] if sentinel else self.sentinels):
             if s.alive():
                 try:
-                    host, port = resp_command(s.port, "SENTINEL", "get-master-addr-by-name", name)
+                    host, port = self.cmd(s.port, "SENTINEL", "get-master-addr-by-name", name)
                     return int(port)
                 except (OSError, ConnectionError):
                     continue
         raise ConnectionError("no sentinel reachable")
 
     def role(self, port):
-        return resp_command(port, "ROLE")[0]
+        return self.cmd(port, "ROLE")[0]
 
     def failover(self, name, wait=True, timeout=20.0):
         """Forces a failover and (by default) waits until every sentinel reports the new master
         and it answers ROLE master. Returns (old_port, new_port)."""
         old = self.master_port(name)
-        reply = resp_command(self.sentinels[0].port, "SENTINEL", "FAILOVER", name)
+        reply = self.cmd(self.sentinels[0].port, "SENTINEL", "FAILOVER", name)
         if isinstance(reply, RespError):
             raise reply
         if wait:

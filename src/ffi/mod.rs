@@ -5,12 +5,14 @@
 mod client;
 mod conn;
 mod error;
+mod hooks;
 mod options;
 mod reply;
 
 pub use client::*;
 pub use conn::*;
 pub use error::*;
+pub use hooks::*;
 pub use options::*;
 pub use reply::*;
 

@@ -11,7 +11,7 @@ use crate::error::Error;
 /// Options for a client: the sentinels to ask first and the timeouts. Opaque.
 #[allow(non_camel_case_types)]
 pub struct sentinel_options {
-    config: Config,
+    pub(crate) config: Config,
 }
 
 /// New options with no sentinel and every default: connect timeout 1000 ms, read and write

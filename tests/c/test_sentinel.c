@@ -554,6 +554,74 @@ static void test_one_call_and_flatten(void) {
   sentinel_client_close(c);
 }
 
+static int events_seen[8];
+static void on_event(const sentinel_event *event, void *user_data) {
+  (void)user_data;
+  if (event->kind > 0 && event->kind < 8) events_seen[event->kind]++;
+}
+
+static bool map_to_localhost(const char *host, int port, void *user_data, char *host_out, size_t host_out_len,
+                             int *port_out) {
+  int *calls = user_data;
+  (*calls)++;
+  if (strcmp(host, "127.0.0.1") != 0 || host_out_len < 10) return false;
+  strcpy(host_out, "localhost");
+  *port_out = port;
+  return true;
+}
+
+static void test_production_options(void) {
+  sentinel_error *err = NULL;
+  CHECK(!sentinel_options_set_password(NULL, NULL, "x", &err), "password: NULL opts");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  sentinel_options *opts = sentinel_options_new();
+  err = NULL;
+  CHECK(!sentinel_options_set_password(opts, "user", NULL, &err), "NULL password");
+  sentinel_error_free(err);
+  CHECK(!sentinel_options_set_sentinel_password(opts, NULL, NULL, NULL), "NULL sentinel password");
+  CHECK(!sentinel_options_set_database(opts, -1, NULL), "negative db");
+  CHECK(!sentinel_options_set_client_name(opts, "has space", NULL), "bad client name");
+  CHECK(!sentinel_options_set_client_name(opts, NULL, NULL), "NULL client name");
+  CHECK(!sentinel_options_set_resp3(NULL, true, NULL), "resp3: NULL opts");
+  CHECK(!sentinel_options_set_address_map(NULL, map_to_localhost, NULL, NULL), "map: NULL opts");
+  CHECK(!sentinel_options_set_event_callback(NULL, on_event, NULL, NULL), "events: NULL opts");
+
+  int map_calls = 0;
+  CHECK(sentinel_options_add_sentinel(opts, "tcp", env("SENTINEL_ADDR"), NULL), "sentinel");
+  CHECK(sentinel_options_set_database(opts, 2, NULL), "db");
+  CHECK(sentinel_options_set_client_name(opts, "c-harness", NULL), "client name");
+  CHECK(sentinel_options_set_address_map(opts, map_to_localhost, &map_calls, NULL), "map");
+  CHECK(sentinel_options_set_event_callback(opts, on_event, NULL, NULL), "events");
+  sentinel_client *c = sentinel_client_new_with_options(opts, 2, names_one, 1, &err);
+  CHECK(c != NULL, "client: %s", sentinel_error_message(err));
+  sentinel_error_free(err);
+  sentinel_options_free(opts);
+  CHECK(map_calls > 0, "address map called");
+  sentinel_master_stats stats;
+  err = NULL;
+  CHECK(!sentinel_client_stats(NULL, NAME, &stats, &err), "stats: NULL client");
+  sentinel_error_free(err);
+  CHECK(!sentinel_client_stats(c, NAME, NULL, NULL), "stats: NULL out");
+  err = NULL;
+  CHECK(!sentinel_client_stats(c, "other", &stats, &err), "stats: unknown name");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_UNKNOWN_MASTER, "kind");
+  sentinel_error_free(err);
+  sentinel_conn *conn = sentinel_get_master(c, NAME, NULL);
+  CHECK(sentinel_client_stats(c, NAME, &stats, NULL), "stats");
+  CHECK(strncmp(stats.address, "localhost:", 10) == 0, "mapped address %s", stats.address);
+  CHECK(stats.conns_in_use == 1 && stats.generation >= 1 && !stats.fenced, "stats fields");
+  const char *info[] = {"CLIENT", "INFO"};
+  sentinel_reply *r = cmd(conn, NULL, 2, info);
+  CHECK(r && strstr(r->str, "name=c-harness") && strstr(r->str, "db=2"), "client name and db");
+  sentinel_reply_free(r);
+  sentinel_put_master(c, NAME, conn);
+  double start = now_s();
+  while (events_seen[SENTINEL_EVENT_SENTINEL_UP] == 0 && now_s() - start < 5) usleep(10000);
+  CHECK(events_seen[SENTINEL_EVENT_SENTINEL_UP] > 0, "sentinel up event");
+  sentinel_client_close(c);
+}
+
 static void test_options(void) {
   sentinel_error *err = NULL;
   CHECK(!sentinel_options_add_sentinel(NULL, "tcp", "127.0.0.1:1", &err), "NULL opts");
@@ -624,6 +692,7 @@ int main(void) {
   test_options();
   test_pipelining();
   test_one_call_and_flatten();
+  test_production_options();
   test_sentinel_restart();
   test_failover();
   printf("%d passed, %d failed\n", passed, failed);

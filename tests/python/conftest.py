@@ -25,3 +25,10 @@ def topo(request):
 def failover_topo(request):
     """A fresh topology per test, for tests that fail over or kill things."""
     return _topology(request, names=("mymaster",), replicas=2, sentinels=3)
+
+
+@pytest.fixture(scope="session")
+def auth_topo(request):
+    """Data nodes with requirepass and an ACL user; a sentinel with requirepass."""
+    return _topology(request, names=("s",), replicas=1, sentinels=1, password="data-secret",
+                     acl_user=("app", "app-secret"), sentinel_password="sentinel-secret")

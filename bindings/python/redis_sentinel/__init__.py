@@ -10,6 +10,7 @@ import array
 import collections
 import ctypes
 import itertools
+import logging
 import os
 import struct
 import enum
@@ -17,8 +18,9 @@ import threading
 import time
 import weakref
 from ctypes import byref, c_char_p, c_size_t
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+from . import _lib
 from ._lib import ConnPtr, ErrorPtr, lib
 
 __all__ = ["Client", "Conn", "Error", "ErrorKind", "version"]
@@ -281,12 +283,28 @@ class Client:
                  write_timeout: Optional[float] = None,
                  pool_wait: Optional[float] = None,
                  fence_wait: Optional[float] = None,
-                 sentinel_timeout: Optional[float] = None):
+                 sentinel_timeout: Optional[float] = None,
+                 password: Optional[str] = None,
+                 username: Optional[str] = None,
+                 sentinel_password: Optional[str] = None,
+                 sentinel_username: Optional[str] = None,
+                 db: Optional[int] = None,
+                 client_name: Optional[str] = None,
+                 resp3: bool = False,
+                 address_map: Optional[Callable[[str, int], Optional[Tuple[str, int]]]] = None,
+                 on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
+                 log_events: bool = False):
         """Connects to the sentinel at ``address`` (and any in ``sentinels``: "host:port" or
         (network, address) pairs), resolves every name, and starts following failovers.
 
         Timeouts are in seconds. Defaults: connect 1, read 3, write 3, pool wait 4, fence
-        wait 5, sentinel 1."""
+        wait 5, sentinel 1. ``password``/``username`` authenticate to masters and replicas,
+        ``sentinel_password``/``sentinel_username`` to sentinels. ``db`` is SELECTed and
+        ``client_name`` set on every data connection; ``resp3`` speaks RESP3.
+        ``address_map(host, port)`` may return another ``(host, port)`` to dial for an address a
+        sentinel reported. ``on_event(event)`` receives dicts (``kind``, ``master``,
+        ``old_address``, ``new_address``, ``sentinel``) on the client's own threads; with
+        ``log_events`` they also go to the ``redis_sentinel`` logger."""
         self._ptr = None
         self._closed = False
         # One entry per native call in flight: deque.append/pop are atomic, cheaper than a lock.
@@ -302,7 +320,12 @@ class Client:
         timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout,
                     "write_timeout": write_timeout, "pool_wait": pool_wait,
                     "fence_wait": fence_wait, "sentinel_timeout": sentinel_timeout}
-        self._spec = (network, address, pool_size, names, list(sentinels), timeouts)
+        extras = {"password": password, "username": username,
+                  "sentinel_password": sentinel_password, "sentinel_username": sentinel_username,
+                  "db": db, "client_name": client_name, "resp3": resp3,
+                  "address_map": address_map, "on_event": on_event, "log_events": log_events}
+        self._spec = (network, address, pool_size, names, list(sentinels), timeouts, extras)
+        self._callbacks: List[Any] = []  # ctypes callbacks must outlive the native client
         self._forked = False   # set in a child after os.fork(): reopen before the next call
         self._epoch = 0        # bumped on reopen; conns of older epochs are unusable
         self._ptr = self._open()
@@ -311,15 +334,21 @@ class Client:
 
     def _open(self):
         """Creates the native client from the arguments given to the constructor."""
-        network, address, pool_size, names, sentinels, timeouts = self._spec
+        network, address, pool_size, names, sentinels, timeouts, extras = self._spec
         encoded = [n.encode("utf-8") for n in names]
         array = (c_char_p * max(1, len(encoded)))(*encoded)
         err = ErrorPtr()
-        if not sentinels and all(v is None for v in timeouts.values()):
+        plain = not any(v for v in extras.values()) and extras["db"] is None
+        if plain and not sentinels and all(v is None for v in timeouts.values()):
             ptr = lib.sentinel_client_new(network.encode(), address.encode(), pool_size, array,
                                           len(encoded), byref(err))
         else:
             opts = _options([(network, address)] + sentinels, timeouts)
+            try:
+                self._callbacks = _set_extras(opts, extras)
+            except BaseException:
+                lib.sentinel_options_free(opts)
+                raise
             try:
                 ptr = lib.sentinel_client_new_with_options(opts, pool_size, array, len(encoded),
                                                            byref(err))
@@ -409,6 +438,26 @@ class Client:
         finally:
             self._leave()
 
+    def stats(self, name: str) -> Dict[str, Any]:
+        """A snapshot of master ``name``: address, generation, conns open/idle/in use,
+        failovers seen, fences raised, whether it is fenced now, and the last switch time
+        (seconds since the epoch, or None)."""
+        encoded = _name(name)
+        ptr = self._enter()
+        try:
+            out = _lib.MasterStatsStruct()
+            err = ErrorPtr()
+            _check(lib.sentinel_client_stats(ptr, encoded, byref(out), byref(err)), err)
+        finally:
+            self._leave()
+        return {
+            "address": out.address.decode(), "generation": out.generation,
+            "conns_open": out.conns_open, "conns_idle": out.conns_idle,
+            "conns_in_use": out.conns_in_use, "fenced": bool(out.fenced),
+            "failovers_seen": out.failovers_seen, "fences_raised": out.fences_raised,
+            "last_switch": out.last_switch_unix_ms / 1000 if out.last_switch_unix_ms else None,
+        }
+
     def master(self, name: str) -> "_Checkout":
         """Checks out a connection and carefully puts it back when the block ends:
         ``with client.master("name") as conn: ...``"""
@@ -485,6 +534,85 @@ class _Checkout:
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self.client._closed:
             self.client.carefully_put_master(self.name, self.conn, exc)
+
+
+_EVENT_KINDS = {1: "master_switched", 2: "fence_raised", 3: "fence_lifted", 4: "sentinel_up",
+                5: "sentinel_down", 6: "master_resolved"}
+_log = logging.getLogger("redis_sentinel")
+
+
+def _check(ok: bool, err: ErrorPtr) -> None:
+    if not ok:
+        raise _take_error(err)
+
+
+def _optional_str(value, what):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Error(ErrorKind.INVALID_ARGUMENT, "%s must be str, got %r" % (what, value))
+    return value.encode()
+
+
+def _set_extras(opts, extras) -> List[Any]:
+    """Applies credentials, connection setup and callbacks to native options; returns the
+    ctypes callbacks, which must stay alive as long as the native client."""
+    callbacks: List[Any] = []
+    err = ErrorPtr()
+    if extras["password"] is not None:
+        _check(lib.sentinel_options_set_password(
+            opts, _optional_str(extras["username"], "username"),
+            _optional_str(extras["password"], "password"), byref(err)), err)
+    if extras["sentinel_password"] is not None:
+        _check(lib.sentinel_options_set_sentinel_password(
+            opts, _optional_str(extras["sentinel_username"], "sentinel_username"),
+            _optional_str(extras["sentinel_password"], "sentinel_password"), byref(err)), err)
+    if extras["db"] is not None:
+        if isinstance(extras["db"], bool) or not isinstance(extras["db"], int):
+            raise Error(ErrorKind.INVALID_ARGUMENT, "db must be an int, got %r" % (extras["db"],))
+        _check(lib.sentinel_options_set_database(opts, extras["db"], byref(err)), err)
+    if extras["client_name"] is not None:
+        _check(lib.sentinel_options_set_client_name(
+            opts, _optional_str(extras["client_name"], "client_name"), byref(err)), err)
+    if extras["resp3"]:
+        _check(lib.sentinel_options_set_resp3(opts, True, byref(err)), err)
+    mapper = extras["address_map"]
+    if mapper is not None:
+        def map_address(host, port, _user, host_out, host_out_len, port_out):
+            try:
+                mapped = mapper(host.decode(), port)
+                if mapped is None:
+                    return False
+                new_host, new_port = mapped
+                raw = new_host.encode()[:host_out_len - 1] + b"\0"
+                ctypes.memmove(host_out, raw, len(raw))
+                port_out[0] = int(new_port)
+                return True
+            except Exception:  # a failing mapper keeps the reported address
+                _log.exception("address_map failed")
+                return False
+        callback = _lib.ADDRESS_MAP_FN(map_address)
+        callbacks.append(callback)
+        _check(lib.sentinel_options_set_address_map(opts, callback, None, byref(err)), err)
+    handler, log_events = extras["on_event"], extras["log_events"]
+    if handler is not None or log_events:
+        def on_event(raw, _user):
+            e = raw[0]
+            event = {"kind": _EVENT_KINDS.get(e.kind, str(e.kind))}
+            for field in ("master", "old_address", "new_address", "sentinel"):
+                value = getattr(e, field)
+                event[field] = value.decode() if value is not None else None
+            if log_events:
+                _log.info("redis_sentinel event %s", event)
+            if handler is not None:
+                try:
+                    handler(event)
+                except Exception:  # an event handler must not break the client
+                    _log.exception("on_event handler failed")
+        callback = _lib.EVENT_FN(on_event)
+        callbacks.append(callback)
+        _check(lib.sentinel_options_set_event_callback(opts, callback, None, byref(err)), err)
+    return callbacks
 
 
 def _name(name: str) -> bytes:

@@ -43,6 +43,34 @@ Reply._fields_ = [
 
 ReplyPtr = POINTER(Reply)
 
+class EventStruct(ctypes.Structure):
+    _fields_ = [
+        ("kind", c_int),
+        ("master", c_char_p),
+        ("old_address", c_char_p),
+        ("new_address", c_char_p),
+        ("sentinel", c_char_p),
+    ]
+
+
+class MasterStatsStruct(ctypes.Structure):
+    _fields_ = [
+        ("address", ctypes.c_char * 264),
+        ("generation", c_uint64),
+        ("conns_open", ctypes.c_uint32),
+        ("conns_idle", ctypes.c_uint32),
+        ("conns_in_use", ctypes.c_uint32),
+        ("fenced", c_bool),
+        ("failovers_seen", c_uint64),
+        ("fences_raised", c_uint64),
+        ("last_switch_unix_ms", ctypes.c_int64),
+    ]
+
+
+ADDRESS_MAP_FN = ctypes.CFUNCTYPE(c_bool, c_char_p, c_int, c_void_p, ctypes.POINTER(ctypes.c_char), c_size_t,
+                                  ctypes.POINTER(c_int))
+EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.POINTER(EventStruct), c_void_p)
+
 FUNCTIONS = {
     "sentinel_version": (c_char_p, []),
     "sentinel_client_new": (ClientPtr, [c_char_p, c_char_p, c_size_t, POINTER(c_char_p), c_size_t,
@@ -58,6 +86,14 @@ FUNCTIONS = {
     "sentinel_options_set_pool_wait_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
     "sentinel_options_set_fence_wait_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
     "sentinel_options_set_sentinel_timeout_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_password": (c_bool, [OptionsPtr, c_char_p, c_char_p, POINTER(ErrorPtr)]),
+    "sentinel_options_set_sentinel_password": (c_bool, [OptionsPtr, c_char_p, c_char_p, POINTER(ErrorPtr)]),
+    "sentinel_options_set_database": (c_bool, [OptionsPtr, ctypes.c_int64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_client_name": (c_bool, [OptionsPtr, c_char_p, POINTER(ErrorPtr)]),
+    "sentinel_options_set_resp3": (c_bool, [OptionsPtr, c_bool, POINTER(ErrorPtr)]),
+    "sentinel_options_set_address_map": (c_bool, [OptionsPtr, ADDRESS_MAP_FN, c_void_p, POINTER(ErrorPtr)]),
+    "sentinel_options_set_event_callback": (c_bool, [OptionsPtr, EVENT_FN, c_void_p, POINTER(ErrorPtr)]),
+    "sentinel_client_stats": (c_bool, [ClientPtr, c_char_p, POINTER(MasterStatsStruct), POINTER(ErrorPtr)]),
     "sentinel_client_close": (None, [ClientPtr]),
     "sentinel_get_master": (ConnPtr, [ClientPtr, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_put_master": (None, [ClientPtr, c_char_p, ConnPtr]),

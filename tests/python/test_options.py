@@ -1,0 +1,95 @@
+"""Production options: credentials, connection setup, address mapping, events and stats."""
+import threading
+import time
+
+import pytest
+
+import redis_sentinel
+from redis_sentinel import Error, ErrorKind
+
+
+def test_auth_with_acl_user_and_sentinel_password(auth_topo):
+    with redis_sentinel.Client("tcp", auth_topo.sentinel_addr, names=["s"], username="app",
+                               password="app-secret", sentinel_password="sentinel-secret") as c:
+        assert c.execute("s", "ACL", "WHOAMI") == b"app"
+        with c.master("s") as conn:
+            assert conn.cmd("SET", "k", 1) == "OK"
+
+
+def test_refused_logins_name_the_node_and_hide_the_password(auth_topo):
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", auth_topo.sentinel_addr, names=["s"],
+                              sentinel_password="wrong-sentinel-pw")
+    assert info.value.kind == ErrorKind.AUTH
+    assert auth_topo.sentinel_addr in str(info.value)
+    assert "wrong-sentinel-pw" not in str(info.value)
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", auth_topo.sentinel_addr, names=["s"])  # no sentinel password
+    assert info.value.kind in (ErrorKind.AUTH, ErrorKind.SENTINEL)
+    with redis_sentinel.Client("tcp", auth_topo.sentinel_addr, names=["s"], pool_wait=0.5,
+                               password="wrong-data-pw", sentinel_password="sentinel-secret") as c:
+        with pytest.raises(Error) as info:
+            c.get_master("s")
+        assert info.value.kind == ErrorKind.AUTH, info.value
+        assert str(auth_topo.masters["s"].port) in str(info.value)
+        assert "wrong-data-pw" not in str(info.value)
+
+
+def test_database_client_name_and_resp3(topo):
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], db=3,
+                               client_name="checkout-service", resp3=True) as c:
+        with c.master("a") as conn:
+            info = conn.cmd("CLIENT", "INFO")
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            assert "name=checkout-service" in text and "db=3" in text and "resp=3" in text
+            conn.cmd("HSET", "h", "f", "v")
+            assert conn.cmd("HGETALL", "h") == {b"f": b"v"}  # a RESP3 map
+    for bad in (dict(db=-1), dict(client_name="has space"), dict(db="x")):
+        with pytest.raises(Error) as info:
+            redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], **bad)
+        assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+
+
+def test_address_map(topo):
+    seen = []
+
+    def to_localhost(host, port):
+        seen.append((host, port))
+        return ("localhost", port) if host == "127.0.0.1" else None
+
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], address_map=to_localhost) as c:
+        assert c.stats("a")["address"] == "localhost:%d" % topo.masters["a"].port
+        assert c.execute("a", "PING") == "PONG"
+    assert ("127.0.0.1", topo.masters["a"].port) in seen
+
+
+def test_events_and_stats_through_a_failover(failover_topo):
+    topo = failover_topo
+    events, lock = [], threading.Lock()
+
+    def record(event):
+        with lock:
+            events.append(event)
+
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["mymaster"], on_event=record,
+                               log_events=True) as c:
+        before = c.stats("mymaster")
+        assert before["failovers_seen"] == 0 and before["last_switch"] is None
+        assert before["address"] == "127.0.0.1:%d" % topo.masters["mymaster"].port
+        with c.master("mymaster") as conn:
+            conn.cmd("PING")
+            assert c.stats("mymaster")["conns_in_use"] == 1
+        old, new = topo.failover("mymaster")
+        deadline = time.monotonic() + 10
+        while c.stats("mymaster")["address"] != "127.0.0.1:%d" % new:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        after = c.stats("mymaster")
+        assert after["failovers_seen"] == 1 and after["generation"] == 2
+        assert after["fences_raised"] >= 1 and not after["fenced"]
+        assert after["last_switch"] is not None
+    kinds = [e["kind"] for e in events]
+    assert "sentinel_up" in kinds and "fence_raised" in kinds
+    switched = [e for e in events if e["kind"] == "master_switched"]
+    assert switched and switched[0]["old_address"] == "127.0.0.1:%d" % old
+    assert switched[0]["new_address"] == "127.0.0.1:%d" % new
