@@ -334,3 +334,27 @@ def test_fork_child_gets_its_own_client(topo):
         assert client.execute("a", "GET", "forked") == str(pid).encode()
         assert client_id(before) == parent_id  # the parent's conn still works
         client.put_master("a", before)
+
+
+def test_pip_wheel_bundles_the_library(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import zipfile
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_SENTINEL_LIB"}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), os.path.join(root, "bindings", "python")],
+                   check=True, env=env)
+    wheel = next(p for p in os.listdir(tmp_path) if p.endswith(".whl"))
+    assert "none-any" not in wheel, wheel
+    target = tmp_path / "installed"
+    with zipfile.ZipFile(tmp_path / wheel) as zf:
+        assert any(n.endswith("libredis_sentinel.so") for n in zf.namelist())
+        zf.extractall(target)
+    env["PYTHONPATH"] = str(target)
+    out = subprocess.run([sys.executable, "-c",
+                          "import redis_sentinel, redis_sentinel._lib as l; "
+                          "print(redis_sentinel.version(), l.lib._name)"],
+                         check=True, env=env, cwd=str(tmp_path), capture_output=True, text=True)
+    assert str(target) in out.stdout
