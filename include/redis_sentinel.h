@@ -327,6 +327,21 @@ struct sentinel_conn *sentinel_get_master(struct sentinel_client *client,
                                           struct sentinel_error **err);
 
 /*
+ Checks out a connection to a healthy replica of `name`, round-robin: replicas that a
+ sentinel marks down or disconnected, or whose link to the master is down, are skipped; the
+ set follows replica announcements and failovers. Returns NULL and sets `*err`:
+ UNKNOWN_MASTER for a name not given to the client, IO when no healthy replica can be
+ reached. Caller owns the result; give it back with `sentinel_put_master` or
+ `sentinel_carefully_put_master`. Does not take ownership of `name`.
+
+ # Safety
+ As `sentinel_get_master`.
+ */
+struct sentinel_conn *sentinel_get_replica(struct sentinel_client *client,
+                                           const char *name,
+                                           struct sentinel_error **err);
+
+/*
  Puts `conn` back for reuse. It is closed instead when it is broken (an I/O or READONLY
  error was seen on it) or when its master has moved since it was checked out. NULL `client`
  or `conn` is a no-op. Consumes `conn`. Does not take ownership of `name`.

@@ -11,6 +11,7 @@ use crate::config::{ClientEvent, Config, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::failover::{run_driver, DriverSignal, Fence};
 use crate::pool::{Conn, Master};
+use crate::replicas::ReplicaSet;
 use crate::sentinel::SentinelLink;
 use crate::watcher::{StopSignal, Watchers};
 
@@ -22,6 +23,8 @@ const CONNECT_THREADS: usize = 2;
 pub(crate) struct Shared {
     pub config: Arc<Config>,
     pub masters: Vec<Master>,
+    pub replicas: Vec<ReplicaSet>,
+    wake: Arc<dyn Fn() + Send + Sync>,
     index: HashMap<String, usize>,
     pub sentinels_up: Arc<AtomicUsize>,
     pub stop: StopSignal,
@@ -36,6 +39,48 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Asks the sentinels for the healthy replicas of master `index` and updates its set.
+    pub fn refresh_replicas(&self, index: usize) {
+        let name = self.masters[index].name();
+        let auth = self.config.sentinel_auth.as_ref();
+        let mut healthy = None;
+        for addr in self.watchers.known() {
+            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, auth)
+            else {
+                continue;
+            };
+            if let Ok(found) = link.healthy_replicas(name) {
+                healthy = Some(found.into_iter().map(|a| self.config.map_addr(a)).collect());
+                break;
+            }
+        }
+        let threads = self
+            .threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match (healthy, threads) {
+            (Some(healthy), Some(threads)) => {
+                let make = || {
+                    Master::new(
+                        name.to_owned(),
+                        self.sentinels_up.clone(),
+                        self.wake.clone(),
+                    )
+                };
+                self.replicas[index].update(healthy, make, &self.config, &threads);
+            }
+            // No sentinel answered: try again on the driver's next round.
+            _ => self.replicas[index].stale.store(true, Ordering::Release),
+        }
+    }
+
+    /// Marks the replica set of `index` for a refresh by the failover driver.
+    pub fn replicas_changed(&self, index: usize) {
+        self.replicas[index].stale.store(true, Ordering::Release);
+        (self.wake)();
+    }
+
     pub fn master_index(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
     }
@@ -56,6 +101,7 @@ impl Shared {
         let master = &self.masters[index];
         let old = master.addr().map(|a| (*a).clone());
         if master.switch_to(addr.clone(), &self.config, &threads) {
+            self.replicas_changed(index);
             self.config.emit(ClientEvent::MasterSwitched {
                 master: master.name().to_owned(),
                 old,
@@ -143,9 +189,16 @@ impl Client {
             .enumerate()
             .map(|(i, name)| (name.clone(), i))
             .collect();
+        let replicas = config
+            .masters
+            .iter()
+            .map(|name| ReplicaSet::new(name.clone()))
+            .collect();
         let shared = Arc::new(Shared {
             config: config.clone(),
             masters,
+            replicas,
+            wake: wake.clone(),
             index,
             sentinels_up,
             stop: StopSignal::default(),
@@ -171,6 +224,11 @@ impl Client {
         }
         for addr in other_sentinels {
             shared.watchers.add(&shared, SentinelAddr::Tcp(addr));
+        }
+        // Replica sets are known before the first get_replica; later the driver keeps them.
+        for (index, set) in shared.replicas.iter().enumerate() {
+            set.stale.store(false, Ordering::Release);
+            shared.refresh_replicas(index);
         }
         Ok(Client {
             shared,
@@ -209,6 +267,30 @@ impl Client {
             .get(index)
             .ok_or_else(|| Error::invalid(format!("no master with index {index}")))?;
         master.checkout(self.shared.config.pool_wait, self.shared.config.fence_wait)
+    }
+
+    /// Checks out a connection to a healthy replica of `name`, round-robin. Put it back with
+    /// [`Client::put_master`] or [`Client::carefully_put_master`] like any other.
+    pub fn get_replica(&self, name: &str) -> Result<Conn> {
+        self.get_replica_at(self.master_index(name)?)
+    }
+
+    /// Like [`Client::get_replica`], by index.
+    pub fn get_replica_at(&self, index: usize) -> Result<Conn> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::closed());
+        }
+        let set = self
+            .shared
+            .replicas
+            .get(index)
+            .ok_or_else(|| Error::invalid(format!("no master with index {index}")))?;
+        set.checkout(self.shared.config.pool_wait)
+    }
+
+    /// The replicas `name` currently reads from.
+    pub fn replica_addrs(&self, name: &str) -> Result<Vec<NodeAddr>> {
+        Ok(self.shared.replicas[self.master_index(name)?].addrs())
     }
 
     /// Puts a connection back. It is closed instead of reused when it is broken or when its
@@ -315,6 +397,9 @@ impl Client {
         }
         for master in &shared.masters {
             master.shut();
+        }
+        for set in &shared.replicas {
+            set.shut();
         }
         let threads = shared
             .threads

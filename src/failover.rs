@@ -228,6 +228,9 @@ pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
                     drive_fence(&shared, index, &fence, &mut probes);
                 }
             }
+            if shared.replicas[index].stale.swap(false, Ordering::AcqRel) {
+                shared.refresh_replicas(index);
+            }
             let master = &shared.masters[index].shared;
             let due = last_reask.is_none_or(|at| at.elapsed() >= REASK_INTERVAL);
             if due && master.reask_wanted.swap(false, Ordering::AcqRel) {
@@ -241,7 +244,11 @@ pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
         let pending_reask = shared
             .masters
             .iter()
-            .any(|m| m.shared.reask_wanted.load(Ordering::Acquire));
+            .any(|m| m.shared.reask_wanted.load(Ordering::Acquire))
+            || shared
+                .replicas
+                .iter()
+                .any(|r| r.stale.load(Ordering::Acquire));
         let nap = if fenced_any {
             PROBE_INTERVAL
         } else if pending_reask {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 mod failover;
 pub mod pool;
+mod replicas;
 pub mod resp;
 pub mod sentinel;
 mod watcher;

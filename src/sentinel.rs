@@ -211,6 +211,12 @@ impl SentinelLink {
         parse_master_addr(&frame).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
     }
 
+    /// `SENTINEL REPLICAS`: the healthy replicas of `name`.
+    pub fn healthy_replicas(&mut self, name: &str) -> Result<Vec<NodeAddr>> {
+        let frame = self.query(&[b"SENTINEL", b"replicas", name.as_bytes()])?;
+        parse_healthy_replicas(&frame).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+    }
+
     /// `SENTINEL SENTINELS`: the other sentinels watching `name`.
     pub fn other_sentinels(&mut self, name: &str) -> Result<Vec<NodeAddr>> {
         let frame = self.query(&[b"SENTINEL", b"sentinels", name.as_bytes()])?;
@@ -293,6 +299,38 @@ pub fn parse_sentinels(frame: &Frame) -> Result<Vec<NodeAddr>, String> {
     Ok(found)
 }
 
+/// The reply of `SENTINEL REPLICAS`: the replicas fit to serve reads, those that no sentinel
+/// marks down or disconnected and whose link to the master is up.
+pub fn parse_healthy_replicas(frame: &Frame) -> Result<Vec<NodeAddr>, String> {
+    let Frame::Array(entries) = frame else {
+        return Err(format!("unexpected reply {frame:?}"));
+    };
+    let mut healthy = Vec::new();
+    for entry in entries {
+        let Frame::Array(fields) = entry else {
+            return Err(format!("unexpected entry {entry:?}"));
+        };
+        let field = |key: &str| {
+            fields
+                .chunks(2)
+                .find(|pair| pair[0].as_text() == Some(key))
+                .and_then(|pair| pair.get(1))
+                .and_then(Frame::as_text)
+        };
+        let flags = field("flags").unwrap_or("");
+        let down = flags
+            .split(',')
+            .any(|f| matches!(f, "s_down" | "o_down" | "disconnected"));
+        let link_ok = field("master-link-status") == Some("ok");
+        match (field("ip"), field("port").and_then(NodeAddr::parse_port)) {
+            (Some(ip), Some(port)) if !down && link_ok => healthy.push(NodeAddr::new(ip, port)),
+            (Some(_), Some(_)) => {}
+            _ => return Err(format!("replica entry without ip/port: {entry:?}")),
+        }
+    }
+    Ok(healthy)
+}
+
 /// What a sentinel publishes that the client acts on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -312,6 +350,8 @@ pub enum Event {
     /// The publishing sentinel gave up its failover of `name` (`-failover-abort-*`, except
     /// `not-elected`, which only says another sentinel leads).
     FailoverAborted { name: String, reason: String },
+    /// Something changed about a replica of `name` (added, down, up, reconfigured).
+    ReplicaChanged { name: String },
 }
 
 /// What watchers subscribe to (a pattern: the abort channels have many names).
@@ -346,6 +386,13 @@ pub fn parse_event(channel: &str, payload: &str) -> Option<Event> {
                 _ => None,
             }
         }
+        "+slave" | "+sdown" | "-sdown" | "+odown" | "-odown" | "+slave-reconf-done"
+        | "+convert-to-slave" | "+role-change" | "-role-change" => match words.as_slice() {
+            ["slave", _, _, _, "@", name, ..] => Some(Event::ReplicaChanged {
+                name: (*name).to_owned(),
+            }),
+            _ => None,
+        },
         "-failover-abort-not-elected" => None,
         abort if abort.starts_with("-failover-abort-") => match words.as_slice() {
             ["master", name, ..] => Some(Event::FailoverAborted {

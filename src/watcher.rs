@@ -238,7 +238,8 @@ impl Watcher {
         let name = match &event {
             Event::SwitchMaster { name, .. }
             | Event::FailoverStarted { name, .. }
-            | Event::FailoverAborted { name, .. } => name,
+            | Event::FailoverAborted { name, .. }
+            | Event::ReplicaChanged { name } => name,
         };
         let Some(index) = self.shared.master_index(name) else {
             return;
@@ -260,6 +261,7 @@ impl Watcher {
                     .failover_started(index, candidate.map(map), Some(&self.addr))
             }
             Event::FailoverAborted { .. } => self.shared.failover_aborted(index, &self.addr),
+            Event::ReplicaChanged { .. } => self.shared.replicas_changed(index),
         }
     }
 }

@@ -108,7 +108,8 @@ pub(crate) unsafe fn client_from_config(
         .map(|(i, &name)| unsafe { str_arg(name, &format!("names[{i}]")) }.map(str::to_owned))
         .collect::<Result<Vec<_>, _>>()?;
     let core = Client::new(config)?;
-    let slabs = (0..names_len).map(|_| Mutex::default()).collect();
+    // One slab per master for master conns, then one per master for replica conns.
+    let slabs = (0..2 * names_len).map(|_| Mutex::default()).collect();
     Ok(Box::into_raw(Box::new(sentinel_client { core, slabs })))
 }
 
@@ -162,6 +163,35 @@ pub unsafe extern "C" fn sentinel_get_master(
         let index = client.core.master_index(name)?;
         let conn = client.core.get_master_at(index)?;
         let handle = client.take_handle(index);
+        // SAFETY: the handle was just taken from the free list: no one else uses it.
+        unsafe { (*handle).conn = Some(conn) };
+        Ok(handle)
+    })
+}
+
+/// Checks out a connection to a healthy replica of `name`, round-robin: replicas that a
+/// sentinel marks down or disconnected, or whose link to the master is down, are skipped; the
+/// set follows replica announcements and failovers. Returns NULL and sets `*err`:
+/// UNKNOWN_MASTER for a name not given to the client, IO when no healthy replica can be
+/// reached. Caller owns the result; give it back with `sentinel_put_master` or
+/// `sentinel_carefully_put_master`. Does not take ownership of `name`.
+///
+/// # Safety
+/// As `sentinel_get_master`.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_get_replica(
+    client: *mut sentinel_client,
+    name: *const c_char,
+    err: *mut *mut sentinel_error,
+) -> *mut sentinel_conn {
+    boundary("sentinel_get_replica", err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live client, per the contract above.
+        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract above.
+        let name = unsafe { str_arg(name, "name") }?;
+        let index = client.core.master_index(name)?;
+        let conn = client.core.get_replica_at(index)?;
+        let handle = client.take_handle(client.slabs.len() / 2 + index);
         // SAFETY: the handle was just taken from the free list: no one else uses it.
         unsafe { (*handle).conn = Some(conn) };
         Ok(handle)

@@ -622,6 +622,30 @@ static void test_production_options(void) {
   sentinel_client_close(c);
 }
 
+static void test_replicas(void) {
+  sentinel_client *c = new_client(2);
+  sentinel_error *err = NULL;
+  CHECK(sentinel_get_replica(NULL, NAME, &err) == NULL, "replica: NULL client");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_get_replica(c, "other", &err) == NULL, "replica: unknown name");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_UNKNOWN_MASTER, "kind");
+  sentinel_error_free(err);
+  int ports[4];
+  for (int i = 0; i < 4; i++) {
+    err = NULL;
+    sentinel_conn *conn = sentinel_get_replica(c, NAME, &err);
+    CHECK(conn != NULL, "replica conn: %s", sentinel_error_message(err));
+    sentinel_error_free(err);
+    CHECK(!is_master(conn), "a replica answers ROLE slave");
+    ports[i] = conn_port(conn);
+    sentinel_put_master(c, NAME, conn);
+  }
+  CHECK(ports[0] != ports[1] && ports[0] == ports[2], "round-robin over two replicas");
+  sentinel_client_close(c);
+}
+
 static void test_options(void) {
   sentinel_error *err = NULL;
   CHECK(!sentinel_options_add_sentinel(NULL, "tcp", "127.0.0.1:1", &err), "NULL opts");
@@ -693,6 +717,7 @@ int main(void) {
   test_pipelining();
   test_one_call_and_flatten();
   test_production_options();
+  test_replicas();
   test_sentinel_restart();
   test_failover();
   printf("%d passed, %d failed\n", passed, failed);

@@ -93,3 +93,55 @@ def test_events_and_stats_through_a_failover(failover_topo):
     switched = [e for e in events if e["kind"] == "master_switched"]
     assert switched and switched[0]["old_address"] == "127.0.0.1:%d" % old
     assert switched[0]["new_address"] == "127.0.0.1:%d" % new
+
+
+def test_replica_reads_round_robin_and_skip_down_replicas(failover_topo):
+    topo = failover_topo
+    replicas = {r.port for r in topo.replicas["mymaster"]}
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["mymaster"], pool_size=2) as c:
+        c.execute("mymaster", "SET", "rk", "v")
+        seen = set()
+        for _ in range(6):
+            with c.replica("mymaster") as conn:
+                assert conn.cmd("ROLE")[0] == b"slave"
+                seen.add(int(conn.cmd("CONFIG", "GET", "port")[1]))
+                with pytest.raises(Error) as info:
+                    conn.cmd("SET", "rk", "x")
+                assert info.value.is_readonly
+        assert seen == replicas  # both replicas served reads
+        # a replica that dies is dropped once a sentinel marks it down
+        victim = topo.replicas["mymaster"][0]
+        victim.kill()
+        deadline = time.monotonic() + 10
+        while True:
+            ports = set()
+            for _ in range(4):
+                try:
+                    with c.replica("mymaster") as conn:
+                        ports.add(int(conn.cmd("CONFIG", "GET", "port")[1]))
+                except Error:
+                    ports.add(None)
+            if ports == {topo.replicas["mymaster"][1].port}:
+                break
+            assert time.monotonic() < deadline, ports
+            time.sleep(0.1)
+        # after a failover the set follows: the promoted replica is no longer read from (the
+        # old master joins as a replica only once the sentinels reconfigure it, ~10 s later)
+        old, new = topo.failover("mymaster")
+        deadline = time.monotonic() + 10
+        while True:
+            ports = set()
+            for _ in range(4):
+                try:
+                    with c.replica("mymaster") as conn:
+                        ports.add(int(conn.cmd("CONFIG", "GET", "port")[1]))
+                except Error:
+                    ports.add(None)
+            if new not in ports:
+                break
+            assert time.monotonic() < deadline, ports
+            time.sleep(0.05)
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["mymaster"]) as c:
+        with pytest.raises(Error) as info:
+            c.get_replica("nope")
+        assert info.value.kind == ErrorKind.UNKNOWN_MASTER

@@ -389,11 +389,24 @@ class Client:
 
     def get_master(self, name: str) -> "Conn":
         """Checks out a connection to the current master of ``name``."""
+        return self._checkout(lib.sentinel_get_master, name)
+
+    def get_replica(self, name: str) -> "Conn":
+        """Checks out a connection to a healthy replica of ``name`` (round-robin). Put it
+        back with put_master / carefully_put_master, or use ``with client.replica(name)``."""
+        return self._checkout(lib.sentinel_get_replica, name)
+
+    def replica(self, name: str) -> "_Checkout":
+        """``with client.replica("name") as conn:`` checks out a replica conn and carefully
+        puts it back when the block ends."""
+        return _Checkout(self, name, self.get_replica)
+
+    def _checkout(self, native, name: str) -> "Conn":
         encoded = _name(name)
         ptr = self._enter()
         try:
             err = ErrorPtr()
-            conn = lib.sentinel_get_master(ptr, encoded, byref(err))
+            conn = native(ptr, encoded, byref(err))
             if not conn:
                 raise _take_error(err)
             return Conn(self, name, conn, self._epoch)
@@ -522,13 +535,14 @@ def _options(sentinels, timeouts):
 class _Checkout:
     """The context manager of Client.master (a class: cheaper than a generator)."""
 
-    __slots__ = ("client", "name", "conn")
+    __slots__ = ("client", "name", "conn", "checkout")
 
-    def __init__(self, client: Client, name: str):
+    def __init__(self, client: Client, name: str, checkout=None):
         self.client, self.name, self.conn = client, name, None
+        self.checkout = checkout or client.get_master
 
     def __enter__(self) -> "Conn":
-        self.conn = self.client.get_master(self.name)
+        self.conn = self.checkout(self.name)
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -96,6 +96,7 @@ FUNCTIONS = {
     "sentinel_client_stats": (c_bool, [ClientPtr, c_char_p, POINTER(MasterStatsStruct), POINTER(ErrorPtr)]),
     "sentinel_client_close": (None, [ClientPtr]),
     "sentinel_get_master": (ConnPtr, [ClientPtr, c_char_p, POINTER(ErrorPtr)]),
+    "sentinel_get_replica": (ConnPtr, [ClientPtr, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_put_master": (None, [ClientPtr, c_char_p, ConnPtr]),
     "sentinel_carefully_put_master": (None, [ClientPtr, c_char_p, ConnPtr, ErrorPtr]),
     "sentinel_conn_mark_broken": (None, [ConnPtr]),

@@ -1,0 +1,102 @@
+//! Replica reads: per master, a round-robin set of healthy replicas, each with its own pool.
+//!
+//! The set comes from `SENTINEL REPLICAS` (skipping replicas any sentinel marks down or
+//! disconnected, or whose link to the master is down) and is refreshed when sentinels announce
+//! replica changes or a failover, and when the client starts.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use scheduled_thread_pool::ScheduledThreadPool;
+
+use crate::config::{Config, NodeAddr};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pool::{Conn, Master};
+
+/// The healthy replicas of one master.
+pub(crate) struct ReplicaSet {
+    name: String,
+    replicas: RwLock<Vec<Arc<Master>>>,
+    next: AtomicUsize,
+    /// Raised by sentinel announcements; the failover driver refreshes the set.
+    pub stale: AtomicBool,
+}
+
+impl ReplicaSet {
+    pub fn new(name: String) -> Self {
+        ReplicaSet {
+            name,
+            replicas: RwLock::new(Vec::new()),
+            next: AtomicUsize::new(0),
+            stale: AtomicBool::new(true),
+        }
+    }
+
+    pub fn addrs(&self) -> Vec<NodeAddr> {
+        let replicas = self.replicas.read().unwrap_or_else(|p| p.into_inner());
+        replicas
+            .iter()
+            .filter_map(|r| r.addr().map(|a| (*a).clone()))
+            .collect()
+    }
+
+    /// Replaces the set with `healthy`, keeping the pools of replicas that stay.
+    pub fn update(
+        &self,
+        healthy: Vec<NodeAddr>,
+        make: impl Fn() -> Master,
+        config: &Arc<Config>,
+        threads: &Arc<ScheduledThreadPool>,
+    ) {
+        let mut replicas = self.replicas.write().unwrap_or_else(|p| p.into_inner());
+        let mut kept: Vec<Arc<Master>> = Vec::with_capacity(healthy.len());
+        for addr in healthy {
+            if let Some(existing) = replicas
+                .iter()
+                .find(|r| r.addr().is_some_and(|a| *a == addr))
+            {
+                kept.push(existing.clone());
+            } else {
+                let replica = make();
+                replica.switch_to(addr, config, threads);
+                kept.push(Arc::new(replica));
+            }
+        }
+        let removed = std::mem::replace(&mut *replicas, kept);
+        drop(replicas);
+        drop(removed); // their idle connections close here, outside the lock
+    }
+
+    /// Checks out a conn to the next healthy replica, trying each one at most once.
+    pub fn checkout(&self, wait: Duration) -> Result<Conn> {
+        let replicas = self
+            .replicas
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if replicas.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("master \"{}\" has no healthy replica", self.name),
+            ));
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut last_error = None;
+        for i in 0..replicas.len() {
+            match replicas[(start + i) % replicas.len()].checkout(wait, wait) {
+                Ok(conn) => return Ok(conn),
+                Err(err) => last_error = Some(err),
+            }
+        }
+        Err(last_error.expect("at least one replica was tried"))
+    }
+
+    pub fn shut(&self) {
+        let removed =
+            std::mem::take(&mut *self.replicas.write().unwrap_or_else(|p| p.into_inner()));
+        for replica in &removed {
+            replica.shut();
+        }
+    }
+}
