@@ -257,6 +257,15 @@ pub fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
+/// The value of `key` in a flat field/value list (how sentinels describe instances).
+fn field_value<'a>(fields: &'a [Frame], key: &str) -> Option<&'a str> {
+    fields
+        .chunks(2)
+        .find(|pair| pair[0].as_text() == Some(key))
+        .and_then(|pair| pair.get(1))
+        .and_then(Frame::as_text)
+}
+
 /// The reply of `SENTINEL GET-MASTER-ADDR-BY-NAME`: `[ip, port]`, or nil for an unknown name.
 pub fn parse_master_addr(frame: &Frame) -> Result<Option<NodeAddr>, String> {
     match frame {
@@ -284,13 +293,7 @@ pub fn parse_sentinels(frame: &Frame) -> Result<Vec<NodeAddr>, String> {
         let Frame::Array(fields) = entry else {
             return Err(format!("unexpected entry {entry:?}"));
         };
-        let field = |key: &str| {
-            fields
-                .chunks(2)
-                .find(|pair| pair[0].as_text() == Some(key))
-                .and_then(|pair| pair.get(1))
-                .and_then(Frame::as_text)
-        };
+        let field = |key: &str| field_value(fields, key);
         match (field("ip"), field("port").and_then(NodeAddr::parse_port)) {
             (Some(ip), Some(port)) => found.push(NodeAddr::new(ip, port)),
             _ => return Err(format!("sentinel entry without ip/port: {entry:?}")),
@@ -310,13 +313,7 @@ pub fn parse_healthy_replicas(frame: &Frame) -> Result<Vec<NodeAddr>, String> {
         let Frame::Array(fields) = entry else {
             return Err(format!("unexpected entry {entry:?}"));
         };
-        let field = |key: &str| {
-            fields
-                .chunks(2)
-                .find(|pair| pair[0].as_text() == Some(key))
-                .and_then(|pair| pair.get(1))
-                .and_then(Frame::as_text)
-        };
+        let field = |key: &str| field_value(fields, key);
         let flags = field("flags").unwrap_or("");
         let down = flags
             .split(',')
@@ -423,13 +420,7 @@ pub fn parse_master_info(frame: &Frame) -> Result<(NodeAddr, u64), String> {
     let Frame::Array(fields) = frame else {
         return Err(format!("unexpected reply {frame:?}"));
     };
-    let field = |key: &str| {
-        fields
-            .chunks(2)
-            .find(|pair| pair[0].as_text() == Some(key))
-            .and_then(|pair| pair.get(1))
-            .and_then(Frame::as_text)
-    };
+    let field = |key: &str| field_value(fields, key);
     let ip = field("ip").filter(|ip| !ip.is_empty());
     let port = field("port").and_then(NodeAddr::parse_port);
     let epoch = field("config-epoch")
@@ -513,5 +504,95 @@ mod tests {
         assert_eq!(parse_message(&pmessage), Some(("+sdown", "x")));
         let pong = Frame::Array(vec![bulk("pong"), bulk("")]);
         assert_eq!(parse_message(&pong), None);
+    }
+
+    #[test]
+    fn failover_events() {
+        let started = |candidate: Option<NodeAddr>| Event::FailoverStarted {
+            name: "m".into(),
+            candidate,
+        };
+        assert_eq!(
+            parse_event("+failover-state-select-slave", "master m 127.0.0.1 6379"),
+            Some(started(None))
+        );
+        let slave = "slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379";
+        for channel in [
+            "+selected-slave",
+            "+failover-state-send-slaveof-noone",
+            "+promoted-slave",
+        ] {
+            assert_eq!(
+                parse_event(channel, slave),
+                Some(started(Some(NodeAddr::new("127.0.0.1", 6380)))),
+                "{channel}"
+            );
+        }
+        assert_eq!(
+            parse_event("-failover-abort-no-good-slave", "master m 127.0.0.1 6379"),
+            Some(Event::FailoverAborted {
+                name: "m".into(),
+                reason: "no-good-slave".into()
+            })
+        );
+        assert_eq!(
+            parse_event("-failover-abort-not-elected", "master m 127.0.0.1 6379"),
+            None
+        );
+    }
+
+    #[test]
+    fn replica_events_and_health() {
+        let slave = "slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379";
+        for channel in ["+slave", "+sdown", "-sdown", "+slave-reconf-done"] {
+            assert_eq!(
+                parse_event(channel, slave),
+                Some(Event::ReplicaChanged { name: "m".into() })
+            );
+        }
+        assert_eq!(parse_event("+sdown", "master m 127.0.0.1 6379"), None);
+        let entry = |port: &str, flags: &str, link: &str| {
+            let flat = [
+                "ip",
+                "127.0.0.1",
+                "port",
+                port,
+                "flags",
+                flags,
+                "master-link-status",
+                link,
+            ];
+            Frame::Array(flat.iter().map(|s| bulk(s)).collect())
+        };
+        let frame = Frame::Array(vec![
+            entry("1", "slave", "ok"),
+            entry("2", "s_down,slave", "ok"),
+            entry("3", "slave,disconnected", "ok"),
+            entry("4", "slave", "err"),
+        ]);
+        assert_eq!(
+            parse_healthy_replicas(&frame),
+            Ok(vec![NodeAddr::new("127.0.0.1", 1)])
+        );
+    }
+
+    #[test]
+    fn master_info() {
+        let flat = [
+            "name",
+            "m",
+            "ip",
+            "127.0.0.1",
+            "port",
+            "6380",
+            "config-epoch",
+            "7",
+        ];
+        let frame = Frame::Array(flat.iter().map(|s| bulk(s)).collect());
+        assert_eq!(
+            parse_master_info(&frame),
+            Ok((NodeAddr::new("127.0.0.1", 6380), 7))
+        );
+        assert!(parse_master_info(&Frame::Array(vec![bulk("ip")])).is_err());
     }
 }

@@ -71,6 +71,16 @@ def _take_error(err: ErrorPtr) -> Error:
         lib.sentinel_error_free(err)
 
 
+def _take_reply(reply, err: ErrorPtr) -> Any:
+    """Converts and frees a native reply, or raises the native error when there is none."""
+    if not reply:
+        raise _take_error(err)
+    try:
+        return _convert(reply)
+    finally:
+        _reply_free(reply)
+
+
 def _closed() -> Error:
     return Error(ErrorKind.CLOSED, "the client is closed")
 
@@ -441,13 +451,7 @@ class Client:
         ptr = self._enter()
         try:
             err = ErrorPtr()
-            reply = _master_command_argv(ptr, encoded, n, argv, argvlen, byref(err))
-            if not reply:
-                raise _take_error(err)
-            try:
-                return _convert(reply)
-            finally:
-                _reply_free(reply)
+            return _take_reply(_master_command_argv(ptr, encoded, n, argv, argvlen, byref(err)), err)
         finally:
             self._leave()
 
@@ -669,13 +673,7 @@ class Conn:
             if handle is None or self._epoch != client._epoch:
                 raise self._unusable()
             err = ErrorPtr()
-            reply = _command_argv(handle, n, argv, argvlen, byref(err))
-            if not reply:
-                raise _take_error(err)
-            try:
-                return _convert(reply)
-            finally:
-                _reply_free(reply)
+            return _take_reply(_command_argv(handle, n, argv, argvlen, byref(err)), err)
         finally:
             client._leave()
 
@@ -698,12 +696,7 @@ class Conn:
             handle = self._handle()
             err = ErrorPtr()
             reply = lib.sentinel_pipeline_argv(handle, len(argcs), counts, argv, argvlen, byref(err))
-            if not reply:
-                raise _take_error(err)
-            try:
-                return _convert(reply)
-            finally:
-                lib.sentinel_reply_free(reply)
+            return _take_reply(reply, err)
         finally:
             self._client._leave()
 
