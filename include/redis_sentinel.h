@@ -603,6 +603,38 @@ bool sentinel_client_stats(struct sentinel_client *client,
                            struct sentinel_error **err);
 
 /*
+ TLS to masters and replicas: `ca_file` (PEM; NULL trusts the system's roots), an optional
+ client certificate `cert_file` + `key_file` (PEM, both or neither). `server_name` must be
+ NULL here: data nodes are verified against the address they are dialed at (use the address
+ map to dial a name the certificate carries). Default: plain TCP. Returns false and sets
+ `*err` on NULL `opts`, unreadable files or a lone cert/key. Does not take ownership of the
+ strings.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread; strings NULL or NUL-terminated.
+ */
+bool sentinel_options_set_tls(struct sentinel_options *opts,
+                              const char *ca_file,
+                              const char *cert_file,
+                              const char *key_file,
+                              const char *server_name,
+                              struct sentinel_error **err);
+
+/*
+ TLS to sentinels, as `sentinel_options_set_tls`; `server_name` (or NULL for the dialed
+ host) is the name verified in the sentinels' certificates. Default: plain TCP.
+
+ # Safety
+ As `sentinel_options_set_tls`.
+ */
+bool sentinel_options_set_sentinel_tls(struct sentinel_options *opts,
+                                       const char *ca_file,
+                                       const char *cert_file,
+                                       const char *key_file,
+                                       const char *server_name,
+                                       struct sentinel_error **err);
+
+/*
  New options with no sentinel and every default: connect timeout 1000 ms, read and write
  timeouts 3000 ms, pool wait 4000 ms, fence wait 5000 ms, sentinel timeout 1000 ms.
  Caller owns the result; free it with `sentinel_options_free`. NULL only if out of memory.

@@ -13,6 +13,7 @@ use crate::failover::{run_driver, DriverSignal, Fence};
 use crate::pool::{Conn, Master};
 use crate::replicas::ReplicaSet;
 use crate::sentinel::SentinelLink;
+use crate::tls::Dial;
 use crate::watcher::{StopSignal, Watchers};
 
 /// Threads that open data connections for every pool of one client (r2d2 connects in the
@@ -22,6 +23,9 @@ const CONNECT_THREADS: usize = 2;
 /// State shared by the client, its watchers and its pools.
 pub(crate) struct Shared {
     pub config: Arc<Config>,
+    /// How to dial sentinels, and data nodes for ROLE probes.
+    pub sentinel_dial: Dial,
+    pub data_dial: Dial,
     pub masters: Vec<Master>,
     pub replicas: Vec<ReplicaSet>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -42,10 +46,10 @@ impl Shared {
     /// Asks the sentinels for the healthy replicas of master `index` and updates its set.
     pub fn refresh_replicas(&self, index: usize) {
         let name = self.masters[index].name();
-        let auth = self.config.sentinel_auth.as_ref();
+        let dial = &self.sentinel_dial;
         let mut healthy = None;
         for addr in self.watchers.known() {
-            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, auth)
+            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, dial)
             else {
                 continue;
             };
@@ -144,7 +148,12 @@ impl Client {
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
         let config = Arc::new(config);
-        let mut link = connect_any_sentinel(&config)?;
+        let sentinel_dial = Dial::new(config.sentinel_auth.as_ref(), config.sentinel_tls.as_ref())?;
+        let data_dial = Dial::new(config.data_auth.as_ref(), config.data_tls.as_ref())?;
+        if let Some(tls) = &config.data_tls {
+            crate::tls::TlsFiles::load(tls)?; // fail now, not at the first connect
+        }
+        let mut link = connect_any_sentinel(&config, &sentinel_dial)?;
         let mut resolved = Vec::with_capacity(config.masters.len());
         let mut other_sentinels = Vec::new();
         for name in &config.masters {
@@ -196,6 +205,8 @@ impl Client {
             .collect();
         let shared = Arc::new(Shared {
             config: config.clone(),
+            sentinel_dial,
+            data_dial,
             masters,
             replicas,
             wake: wake.clone(),
@@ -423,10 +434,10 @@ impl Drop for Client {
     }
 }
 
-fn connect_any_sentinel(config: &Config) -> Result<SentinelLink> {
+fn connect_any_sentinel(config: &Config, dial: &Dial) -> Result<SentinelLink> {
     let mut failures = Vec::new();
     for addr in &config.sentinels {
-        match SentinelLink::connect(addr, config.sentinel_timeout, config.sentinel_auth.as_ref()) {
+        match SentinelLink::connect(addr, config.sentinel_timeout, dial) {
             Ok(link) => return Ok(link),
             Err(err) => failures.push(err),
         }

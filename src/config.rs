@@ -125,6 +125,10 @@ pub struct Config {
     pub data_auth: Option<Credentials>,
     /// Credentials for sentinels (`requirepass` on sentinels). Default none.
     pub sentinel_auth: Option<Credentials>,
+    /// TLS to masters and replicas. Default none (plain TCP).
+    pub data_tls: Option<TlsOptions>,
+    /// TLS to sentinels. Default none (plain TCP).
+    pub sentinel_tls: Option<TlsOptions>,
     /// Database selected on every data connection. Default 0.
     pub database: i64,
     /// Name set with CLIENT SETNAME on every data connection. Default none.
@@ -135,6 +139,17 @@ pub struct Config {
     pub address_map: Option<AddressMap>,
     /// Told of switches, fences, sentinel links and re-resolutions. Default none.
     pub on_event: Option<EventHook>,
+}
+
+/// TLS settings for one kind of node. PEM files; without a CA file the system's roots are
+/// trusted. The server name, when given, is verified instead of the dialed host (sentinel
+/// links only: data nodes are verified against the address they are dialed at).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub server_name: Option<String>,
 }
 
 /// A user name (for ACL users) and a password. Debug output never shows the password.
@@ -213,6 +228,8 @@ impl Default for Config {
             fence_wait: Duration::from_secs(5),
             data_auth: None,
             sentinel_auth: None,
+            data_tls: None,
+            sentinel_tls: None,
             database: 0,
             client_name: None,
             resp3: false,

@@ -13,8 +13,9 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::client::Shared;
-use crate::config::{ClientEvent, Credentials, NodeAddr, SentinelAddr};
+use crate::config::{ClientEvent, NodeAddr, SentinelAddr};
 use crate::sentinel::SentinelLink;
+use crate::tls::Dial;
 
 /// How often a fenced master's candidate is asked for its ROLE.
 const PROBE_INTERVAL: Duration = Duration::from_millis(2);
@@ -129,8 +130,7 @@ impl Shared {
             }
             return;
         }
-        let auth = self.config.data_auth.as_ref();
-        if probe_role(&addr, self.probe_timeout(), auth).as_deref() == Some("master") {
+        if probe_role(&addr, self.probe_timeout(), &self.data_dial).as_deref() == Some("master") {
             self.switch(index, addr);
         } else {
             self.failover_started(index, Some(addr), None);
@@ -179,8 +179,8 @@ impl Shared {
         let name = self.masters[index].name();
         let mut best: Option<(NodeAddr, u64)> = None;
         for addr in self.watchers.known() {
-            let auth = self.config.sentinel_auth.as_ref();
-            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, auth)
+            let dial = &self.sentinel_dial;
+            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, dial)
             else {
                 continue;
             };
@@ -205,8 +205,8 @@ impl Shared {
 }
 
 /// Asks the data node at `addr` for its role; `None` when it cannot be reached.
-fn probe_role(addr: &NodeAddr, timeout: Duration, auth: Option<&Credentials>) -> Option<String> {
-    let mut link = SentinelLink::connect(&SentinelAddr::Tcp(addr.clone()), timeout, auth).ok()?;
+fn probe_role(addr: &NodeAddr, timeout: Duration, dial: &Dial) -> Option<String> {
+    let mut link = SentinelLink::connect(&SentinelAddr::Tcp(addr.clone()), timeout, dial).ok()?;
     link.role().ok()
 }
 
@@ -269,8 +269,9 @@ fn drive_fence(
     if let Some(candidate) = &fence.candidate {
         if !probes.contains_key(candidate) {
             let target = SentinelAddr::Tcp(candidate.clone());
-            let auth = shared.config.data_auth.as_ref();
-            if let Ok(link) = SentinelLink::connect(&target, shared.probe_timeout(), auth) {
+            if let Ok(link) =
+                SentinelLink::connect(&target, shared.probe_timeout(), &shared.data_dial)
+            {
                 probes.insert(candidate.clone(), link);
             }
         }

@@ -13,13 +13,16 @@ pub mod pool;
 mod replicas;
 pub mod resp;
 pub mod sentinel;
+mod tls;
 mod watcher;
 
 #[allow(unsafe_code)]
 pub mod ffi;
 
 pub use client::{Client, MasterStats};
-pub use config::{AddressMap, ClientEvent, Config, Credentials, EventHook, NodeAddr, SentinelAddr};
+pub use config::{
+    AddressMap, ClientEvent, Config, Credentials, EventHook, NodeAddr, SentinelAddr, TlsOptions,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use pool::{Conn, Value};
 

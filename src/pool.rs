@@ -358,8 +358,7 @@ impl Master {
         let addr = Arc::new(addr);
         let last_connect_error = Arc::new(Mutex::new(None));
         let manager = DataManager {
-            redis: redis::Client::open(connection_info(&addr, config))
-                .expect("a TCP address is a valid client"),
+            redis: data_client(&addr, config),
             addr: addr.clone(),
             generation,
             master: self.shared.clone(),
@@ -510,9 +509,42 @@ impl Master {
     }
 }
 
+/// The `redis` crate client for one data node: TCP or TLS, credentials, database, protocol.
+fn data_client(addr: &NodeAddr, config: &Config) -> redis::Client {
+    let info = connection_info(addr, config);
+    if let Some(tls) = &config.data_tls {
+        // Checked when the client started; a file gone since makes connects fail, not this.
+        if let Ok(files) = crate::tls::TlsFiles::load(tls) {
+            let certs = redis::TlsCertificates {
+                client_tls: files
+                    .client
+                    .map(|(client_cert, client_key)| redis::ClientTlsConfig {
+                        client_cert,
+                        client_key,
+                    }),
+                root_cert: files.ca,
+            };
+            if let Ok(client) = redis::Client::build_with_tls(info.clone(), certs) {
+                return client;
+            }
+        }
+    }
+    redis::Client::open(info).expect("a TCP address is a valid client")
+}
+
 fn connection_info(addr: &NodeAddr, config: &Config) -> redis::ConnectionInfo {
     use redis::IntoConnectionInfo;
-    let info = redis::ConnectionAddr::Tcp(addr.host.clone(), addr.port)
+    let target = if config.data_tls.is_some() {
+        redis::ConnectionAddr::TcpTls {
+            host: addr.host.clone(),
+            port: addr.port,
+            insecure: false,
+            tls_params: None,
+        }
+    } else {
+        redis::ConnectionAddr::Tcp(addr.host.clone(), addr.port)
+    };
+    let info = target
         .into_connection_info()
         .expect("a TCP address always converts");
     let mut settings = redis::RedisConnectionInfo::default()

@@ -9,16 +9,31 @@ use std::time::{Duration, Instant};
 use crate::config::{Credentials, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::{encode_command, parse_frame, Frame};
+use crate::tls::{Dial, TlsLink};
 
 /// A socket to a sentinel. A clone of it lets another thread shut the link down at once.
-#[derive(Debug)]
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stream::Tcp(_) => "Stream::Tcp",
+            Stream::Unix(_) => "Stream::Unix",
+            Stream::Tls(_) => "Stream::Tls",
+        })
+    }
 }
 
 impl Stream {
-    fn connect(addr: &SentinelAddr, timeout: Duration) -> io::Result<Stream> {
+    fn connect(
+        addr: &SentinelAddr,
+        timeout: Duration,
+        tls: Option<&TlsLink>,
+    ) -> io::Result<Stream> {
         match addr {
             SentinelAddr::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
             SentinelAddr::Tcp(node) => {
@@ -27,7 +42,10 @@ impl Stream {
                     match TcpStream::connect_timeout(&sock_addr, timeout) {
                         Ok(tcp) => {
                             tcp.set_nodelay(true)?;
-                            return Ok(Stream::Tcp(tcp));
+                            return match tls {
+                                Some(tls) => Self::wrap_tls(tcp, &node.host, tls),
+                                None => Ok(Stream::Tcp(tcp)),
+                            };
                         }
                         Err(err) => last_err = err,
                     }
@@ -37,10 +55,22 @@ impl Stream {
         }
     }
 
+    /// Wraps `tcp` in TLS; the handshake runs on first use, bounded by the socket timeouts.
+    fn wrap_tls(tcp: TcpStream, host: &str, tls: &TlsLink) -> io::Result<Stream> {
+        let name = tls.server_name.as_deref().unwrap_or(host).to_owned();
+        let server_name = rustls::pki_types::ServerName::try_from(name)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let conn = rustls::ClientConnection::new(tls.config.clone(), server_name)
+            .map_err(io::Error::other)?;
+        Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
+    }
+
+    /// A handle on the same socket, for [`Stream::shutdown`] from another thread.
     pub fn try_clone(&self) -> io::Result<Stream> {
         match self {
             Stream::Tcp(s) => s.try_clone().map(Stream::Tcp),
             Stream::Unix(s) => s.try_clone().map(Stream::Unix),
+            Stream::Tls(s) => s.sock.try_clone().map(Stream::Tcp),
         }
     }
 
@@ -49,19 +79,24 @@ impl Stream {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(Shutdown::Both),
             Stream::Unix(s) => s.shutdown(Shutdown::Both),
+            Stream::Tls(s) => s.sock.shutdown(Shutdown::Both),
         };
     }
 
     fn set_timeouts(&self, read: Duration, write: Duration) -> io::Result<()> {
+        self.set_read_timeout(read)?;
         match self {
-            Stream::Tcp(s) => {
-                s.set_read_timeout(Some(read))?;
-                s.set_write_timeout(Some(write))
-            }
-            Stream::Unix(s) => {
-                s.set_read_timeout(Some(read))?;
-                s.set_write_timeout(Some(write))
-            }
+            Stream::Tcp(s) => s.set_write_timeout(Some(write)),
+            Stream::Unix(s) => s.set_write_timeout(Some(write)),
+            Stream::Tls(s) => s.sock.set_write_timeout(Some(write)),
+        }
+    }
+
+    fn set_read_timeout(&self, read: Duration) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(Some(read)),
+            Stream::Unix(s) => s.set_read_timeout(Some(read)),
+            Stream::Tls(s) => s.sock.set_read_timeout(Some(read)),
         }
     }
 }
@@ -71,6 +106,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -80,10 +116,14 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Stream::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -96,14 +136,11 @@ pub struct SentinelLink {
 }
 
 impl SentinelLink {
-    /// Connects within `timeout` and authenticates with `auth` when given; every later query
+    /// Connects within `timeout`, in TLS and authenticated as `dial` says; every later query
     /// is bounded by `timeout` too.
-    pub fn connect(
-        addr: &SentinelAddr,
-        timeout: Duration,
-        auth: Option<&Credentials>,
-    ) -> Result<Self> {
-        let stream = Stream::connect(addr, timeout)
+    pub(crate) fn connect(addr: &SentinelAddr, timeout: Duration, dial: &Dial) -> Result<Self> {
+        let auth = dial.auth.as_ref();
+        let stream = Stream::connect(addr, timeout, dial.tls.as_ref())
             .and_then(|s| s.set_timeouts(timeout, timeout).map(|()| s))
             .map_err(|e| Error::sentinel(format!("cannot connect to sentinel {addr}: {e}")))?;
         let mut link = SentinelLink {
@@ -151,7 +188,10 @@ impl SentinelLink {
     pub fn send(&mut self, args: &[&[u8]]) -> Result<()> {
         let mut out = Vec::with_capacity(64);
         encode_command(&mut out, args);
-        self.stream.write_all(&out).map_err(|e| self.fail(e))
+        self.stream
+            .write_all(&out)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| self.fail(e))
     }
 
     /// Reads one frame, waiting at most `wait`; `Ok(None)` when none arrived in time.
@@ -185,11 +225,7 @@ impl SentinelLink {
 
     fn set_read_timeout(&self, wait: Duration) -> Result<()> {
         let wait = wait.max(Duration::from_millis(1));
-        match &self.stream {
-            Stream::Tcp(s) => s.set_read_timeout(Some(wait)),
-            Stream::Unix(s) => s.set_read_timeout(Some(wait)),
-        }
-        .map_err(|e| self.fail(e))
+        self.stream.set_read_timeout(wait).map_err(|e| self.fail(e))
     }
 
     /// Sends a command and waits for its reply; an error reply is a SENTINEL error.

@@ -165,11 +165,7 @@ impl Watcher {
     fn watch(&self, was_up: &mut bool) -> Result<()> {
         let timeout = self.shared.config.sentinel_timeout;
         let keepalive = self.shared.config.sentinel_keepalive;
-        let mut sub = SentinelLink::connect(
-            &self.addr,
-            timeout,
-            self.shared.config.sentinel_auth.as_ref(),
-        )?;
+        let mut sub = SentinelLink::connect(&self.addr, timeout, &self.shared.sentinel_dial)?;
         self.set_socket(Some(sub.shutdown_handle()?));
         sub.send(&[b"PSUBSCRIBE", EVENT_PATTERN.as_bytes()])?;
         if sub.read_frame(timeout)?.is_none() {
@@ -217,8 +213,8 @@ impl Watcher {
     /// config epoch wins, so one stale sentinel cannot move the client).
     fn refresh_from_sentinel(&self) {
         let config = &self.shared.config;
-        let auth = config.sentinel_auth.as_ref();
-        if let Ok(mut link) = SentinelLink::connect(&self.addr, config.sentinel_timeout, auth) {
+        let dial = &self.shared.sentinel_dial;
+        if let Ok(mut link) = SentinelLink::connect(&self.addr, config.sentinel_timeout, dial) {
             for index in 0..self.shared.masters.len() {
                 let name = self.shared.masters[index].name().to_owned();
                 if let Ok(others) = link.other_sentinels(&name) {

@@ -66,10 +66,34 @@ def _encode(args):
     return b"".join(out)
 
 
-def resp_command(port, *args, timeout=2.0, host="127.0.0.1", password=None):
-    """One command over a fresh socket (after AUTH when a password is given); returns the
-    decoded reply (errors as RespError)."""
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+def make_certs(directory):
+    """A CA, and a server and a client certificate it signed (SAN 127.0.0.1 and localhost),
+    as PEM files in `directory`. Returns the directory."""
+    os.makedirs(directory, exist_ok=True)
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=directory, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+        "-days", "2", "-subj", "/CN=redis-sentinel test CA")
+    with open(os.path.join(directory, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name in ("server", "client"):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+            "-subj", "/CN=localhost")
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".crt", "-days", "2", "-extfile", "san.ext")
+    return directory
+
+
+def resp_command(port, *args, timeout=2.0, host="127.0.0.1", password=None, ssl_ctx=None):
+    """One command over a fresh socket (TLS when `ssl_ctx` is given, after AUTH when a password
+    is given); returns the decoded reply (errors as RespError)."""
+    raw = socket.create_connection((host, port), timeout=timeout)
+    if ssl_ctx is not None:
+        raw = ssl_ctx.wrap_socket(raw, server_hostname=host)
+    with raw as sock:
         reader = sock.makefile("rb")
         if password is not None:
             sock.sendall(_encode(["AUTH", password]))
@@ -196,7 +220,8 @@ class Topology:
 
     def __init__(self, base_dir, names=("mymaster",), replicas=2, sentinels=3, quorum=None,
                  down_after_ms=1000, failover_timeout_ms=3000, replica_priority=None,
-                 unpromotable=False, password=None, acl_user=None, sentinel_password=None):
+                 unpromotable=False, password=None, acl_user=None, sentinel_password=None,
+                 tls_dir=None):
         self.base = os.path.abspath(base_dir)
         self.names = list(names)
         self.n_replicas = replicas
@@ -210,6 +235,13 @@ class Topology:
         # requirepass on data nodes (and masterauth on replicas, auth-pass in sentinels), an
         # extra ACL user (name, password) on data nodes, requirepass on sentinels.
         self.password, self.acl_user, self.sentinel_password = password, acl_user, sentinel_password
+        # With a directory from make_certs: every server speaks TLS only (plaintext port 0).
+        self.tls_dir = tls_dir
+        self.ssl = None
+        if tls_dir:
+            import ssl
+            self.ssl = ssl.create_default_context(cafile=os.path.join(tls_dir, "ca.crt"))
+            self.ssl.load_cert_chain(os.path.join(tls_dir, "client.crt"), os.path.join(tls_dir, "client.key"))
         self.masters = {}    # name -> Server (the initial master)
         self.replicas = {}   # name -> [Server]
         self.sentinels = []  # [Server]
@@ -257,6 +289,7 @@ class Topology:
                 conf += ['rename-command SLAVEOF ""', 'rename-command REPLICAOF ""']
         if self.password:
             conf += ["requirepass %s" % self.password, "masterauth %s" % self.password]
+        conf += self._tls_conf(port)
         if self.acl_user:
             conf.append("user %s on >%s ~* &* +@all" % self.acl_user)
         conf_path = os.path.join(server.dir, "redis.conf")
@@ -268,7 +301,7 @@ class Topology:
         server.wait_pid()
         self.save_partial(server)
         wait_until("redis on port %d" % port,
-                   lambda: resp_command(port, "PING", password=self.password) == "PONG", 10)
+                   lambda: resp_command(port, "PING", password=self.password, ssl_ctx=self.ssl) == "PONG", 10)
         return server
 
     def _start_sentinel(self, i):
@@ -291,11 +324,20 @@ class Topology:
         if self.sentinel_password:
             conf += ["requirepass %s" % self.sentinel_password,
                      "sentinel sentinel-pass %s" % self.sentinel_password]
+        conf += self._tls_conf(port)
         conf_path = os.path.join(server.dir, "sentinel.conf")
         with open(conf_path, "w") as f:
             f.write("\n".join(conf) + "\n")
         self._launch_sentinel(server)
         return server
+
+    def _tls_conf(self, port):
+        if not self.tls_dir:
+            return []
+        f = lambda name: os.path.join(self.tls_dir, name)  # noqa: E731
+        return ["port 0", "tls-port %d" % port, "tls-cert-file %s" % f("server.crt"),
+                "tls-key-file %s" % f("server.key"), "tls-ca-cert-file %s" % f("ca.crt"),
+                "tls-replication yes", "tls-auth-clients optional"]
 
     def _launch_sentinel(self, server):
         # A killed server leaves its pidfile behind: never mistake that pid for the new one.
@@ -308,7 +350,8 @@ class Topology:
         server.wait_pid()
         self.save_partial(server)
         wait_until("sentinel on port %d" % server.port,
-                   lambda: resp_command(server.port, "PING", password=self.sentinel_password) == "PONG", 10)
+                   lambda: resp_command(server.port, "PING", password=self.sentinel_password,
+                                        ssl_ctx=self.ssl) == "PONG", 10)
 
     def wait_ready(self, timeout=30.0):
         """Every sentinel knows every replica and every other sentinel; replicas are in sync."""
@@ -396,7 +439,7 @@ class Topology:
         """A command to one of this topology's servers, authenticated as it requires."""
         is_sentinel = any(s.port == port for s in self.sentinels)
         password = self.sentinel_password if is_sentinel else self.password
-        return resp_command(port, *args, password=password)
+        return resp_command(port, *args, password=password, ssl_ctx=self.ssl)
 
     @property
     def sentinel_addr(self):

@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 
 use super::options::sentinel_options;
 use super::{boundary, mut_arg, ref_arg, sentinel_client, sentinel_error, str_arg};
-use crate::config::{AddressMap, ClientEvent, Credentials, EventHook, NodeAddr};
+use crate::config::{AddressMap, ClientEvent, Credentials, EventHook, NodeAddr, TlsOptions};
 use crate::error::Error;
 
 /// Maps an address a sentinel reported to the one to dial. Write the host (NUL-terminated) into
@@ -392,6 +392,83 @@ pub unsafe extern "C" fn sentinel_client_stats(
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_millis() as i64),
         };
+        Ok(true)
+    })
+}
+
+fn tls_options(
+    ca_file: *const c_char,
+    cert_file: *const c_char,
+    key_file: *const c_char,
+    server_name: *const c_char,
+) -> Result<TlsOptions, Error> {
+    let optional = |ptr: *const c_char, what: &str| -> Result<Option<String>, Error> {
+        if ptr.is_null() {
+            Ok(None)
+        } else {
+            // SAFETY: non-NULL and NUL-terminated per the callers' contracts.
+            Ok(Some(unsafe { str_arg(ptr, what) }?.to_owned()))
+        }
+    };
+    let opts = TlsOptions {
+        ca_file: optional(ca_file, "ca_file")?.map(Into::into),
+        cert_file: optional(cert_file, "cert_file")?.map(Into::into),
+        key_file: optional(key_file, "key_file")?.map(Into::into),
+        server_name: optional(server_name, "server_name")?,
+    };
+    crate::tls::TlsFiles::load(&opts)?; // report unreadable files now
+    Ok(opts)
+}
+
+/// TLS to masters and replicas: `ca_file` (PEM; NULL trusts the system's roots), an optional
+/// client certificate `cert_file` + `key_file` (PEM, both or neither). `server_name` must be
+/// NULL here: data nodes are verified against the address they are dialed at (use the address
+/// map to dial a name the certificate carries). Default: plain TCP. Returns false and sets
+/// `*err` on NULL `opts`, unreadable files or a lone cert/key. Does not take ownership of the
+/// strings.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread; strings NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_tls(
+    opts: *mut sentinel_options,
+    ca_file: *const c_char,
+    cert_file: *const c_char,
+    key_file: *const c_char,
+    server_name: *const c_char,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    boundary("sentinel_options_set_tls", err, false, || {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { mut_arg(opts, "opts") }?;
+        if !server_name.is_null() {
+            return Err(Error::invalid(
+                "server_name is not supported for data nodes: map the address to the name instead",
+            ));
+        }
+        opts.config.data_tls = Some(tls_options(ca_file, cert_file, key_file, server_name)?);
+        Ok(true)
+    })
+}
+
+/// TLS to sentinels, as `sentinel_options_set_tls`; `server_name` (or NULL for the dialed
+/// host) is the name verified in the sentinels' certificates. Default: plain TCP.
+///
+/// # Safety
+/// As `sentinel_options_set_tls`.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_sentinel_tls(
+    opts: *mut sentinel_options,
+    ca_file: *const c_char,
+    cert_file: *const c_char,
+    key_file: *const c_char,
+    server_name: *const c_char,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    boundary("sentinel_options_set_sentinel_tls", err, false, || {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { mut_arg(opts, "opts") }?;
+        opts.config.sentinel_tls = Some(tls_options(ca_file, cert_file, key_file, server_name)?);
         Ok(true)
     })
 }

@@ -586,6 +586,17 @@ static void test_production_options(void) {
   CHECK(!sentinel_options_set_resp3(NULL, true, NULL), "resp3: NULL opts");
   CHECK(!sentinel_options_set_address_map(NULL, map_to_localhost, NULL, NULL), "map: NULL opts");
   CHECK(!sentinel_options_set_event_callback(NULL, on_event, NULL, NULL), "events: NULL opts");
+  CHECK(!sentinel_options_set_tls(NULL, NULL, NULL, NULL, NULL, NULL), "tls: NULL opts");
+  CHECK(!sentinel_options_set_tls(opts, "/no/such/ca.pem", NULL, NULL, NULL, NULL), "tls: missing CA file");
+  CHECK(!sentinel_options_set_tls(opts, NULL, "/tmp/x.crt", NULL, NULL, NULL), "tls: cert without key");
+  CHECK(!sentinel_options_set_tls(opts, NULL, NULL, NULL, "name", NULL), "tls: server name for data");
+  CHECK(!sentinel_options_set_sentinel_tls(NULL, NULL, NULL, NULL, NULL, NULL), "sentinel tls: NULL opts");
+  err = NULL;
+  CHECK(!sentinel_options_set_sentinel_tls(opts, "/no/such/ca.pem", NULL, NULL, NULL, &err), "missing file");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT &&
+            strstr(sentinel_error_message(err), "/no/such/ca.pem") != NULL,
+        "names the file: %s", sentinel_error_message(err));
+  sentinel_error_free(err);
 
   int map_calls = 0;
   CHECK(sentinel_options_add_sentinel(opts, "tcp", env("SENTINEL_ADDR"), NULL), "sentinel");

@@ -32,3 +32,12 @@ def auth_topo(request):
     """Data nodes with requirepass and an ACL user; a sentinel with requirepass."""
     return _topology(request, names=("s",), replicas=1, sentinels=1, password="data-secret",
                      acl_user=("app", "app-secret"), sentinel_password="sentinel-secret")
+
+
+@pytest.fixture(scope="session")
+def tls_topo(request):
+    """Every server speaks TLS only, with certificates made for this run."""
+    from topology import make_certs
+    certs = make_certs(tempfile.mkdtemp(prefix="redis-sentinel-certs-"))
+    topo = _topology(request, names=("t",), replicas=1, sentinels=1, tls_dir=certs)
+    return topo

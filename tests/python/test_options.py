@@ -145,3 +145,38 @@ def test_replica_reads_round_robin_and_skip_down_replicas(failover_topo):
         with pytest.raises(Error) as info:
             c.get_replica("nope")
         assert info.value.kind == ErrorKind.UNKNOWN_MASTER
+
+
+def test_tls_to_sentinels_and_data_nodes(tls_topo):
+    import os
+    certs = tls_topo.tls_dir
+    ca = os.path.join(certs, "ca.crt")
+    with redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"],
+                               tls={"ca_file": ca}, sentinel_tls={"ca_file": ca}) as c:
+        assert c.execute("t", "SET", "k", "v") == "OK"
+        with c.replica("t") as conn:
+            assert conn.cmd("ROLE")[0] == b"slave"
+    mutual = {"ca_file": ca, "cert_file": os.path.join(certs, "client.crt"),
+              "key_file": os.path.join(certs, "client.key")}
+    with redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], tls=mutual,
+                               sentinel_tls=dict(mutual, server_name="localhost")) as c:
+        assert c.execute("t", "GET", "k") == b"v"
+    # plaintext to a TLS-only sentinel, a wrong server name, a lone certificate: clear errors
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], sentinel_timeout=0.5)
+    assert info.value.kind == ErrorKind.SENTINEL
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], sentinel_timeout=0.5,
+                              sentinel_tls={"ca_file": ca, "server_name": "not-the-name"})
+    assert info.value.kind == ErrorKind.SENTINEL
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"],
+                              tls={"ca_file": ca, "cert_file": mutual["cert_file"]})
+    assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+    # data nodes over plaintext fail on use, not at start, and say which master
+    with redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], pool_wait=0.5,
+                               connect_timeout=0.3, read_timeout=0.3,
+                               sentinel_tls={"ca_file": ca}) as c:
+        with pytest.raises(Error) as info:
+            c.execute("t", "PING")
+        assert info.value.kind in (ErrorKind.IO, ErrorKind.POOL_TIMEOUT) and '"t"' in str(info.value)

@@ -301,6 +301,8 @@ class Client:
                  db: Optional[int] = None,
                  client_name: Optional[str] = None,
                  resp3: bool = False,
+                 tls: Optional[Dict[str, str]] = None,
+                 sentinel_tls: Optional[Dict[str, str]] = None,
                  address_map: Optional[Callable[[str, int], Optional[Tuple[str, int]]]] = None,
                  on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
                  log_events: bool = False):
@@ -310,7 +312,9 @@ class Client:
         Timeouts are in seconds. Defaults: connect 1, read 3, write 3, pool wait 4, fence
         wait 5, sentinel 1. ``password``/``username`` authenticate to masters and replicas,
         ``sentinel_password``/``sentinel_username`` to sentinels. ``db`` is SELECTed and
-        ``client_name`` set on every data connection; ``resp3`` speaks RESP3.
+        ``client_name`` set on every data connection; ``resp3`` speaks RESP3. ``tls`` and
+        ``sentinel_tls`` are dicts of ``ca_file``, ``cert_file``, ``key_file`` (PEM paths) and,
+        for sentinels, ``server_name``.
         ``address_map(host, port)`` may return another ``(host, port)`` to dial for an address a
         sentinel reported. ``on_event(event)`` receives dicts (``kind``, ``master``,
         ``old_address``, ``new_address``, ``sentinel``) on the client's own threads; with
@@ -333,6 +337,7 @@ class Client:
         extras = {"password": password, "username": username,
                   "sentinel_password": sentinel_password, "sentinel_username": sentinel_username,
                   "db": db, "client_name": client_name, "resp3": resp3,
+                  "tls": tls, "sentinel_tls": sentinel_tls,
                   "address_map": address_map, "on_event": on_event, "log_events": log_events}
         self._spec = (network, address, pool_size, names, list(sentinels), timeouts, extras)
         self._callbacks: List[Any] = []  # ctypes callbacks must outlive the native client
@@ -592,6 +597,18 @@ def _set_extras(opts, extras) -> List[Any]:
     if extras["client_name"] is not None:
         _check(lib.sentinel_options_set_client_name(
             opts, _optional_str(extras["client_name"], "client_name"), byref(err)), err)
+    for key, setter in (("tls", lib.sentinel_options_set_tls),
+                        ("sentinel_tls", lib.sentinel_options_set_sentinel_tls)):
+        tls = extras[key]
+        if tls is None:
+            continue
+        unknown = set(tls) - {"ca_file", "cert_file", "key_file", "server_name"}
+        if not isinstance(tls, dict) or unknown:
+            raise Error(ErrorKind.INVALID_ARGUMENT,
+                        "%s must be a dict of ca_file, cert_file, key_file, server_name" % key)
+        values = [_optional_str(None if tls.get(k) is None else str(tls[k]), k)
+                  for k in ("ca_file", "cert_file", "key_file", "server_name")]
+        _check(setter(opts, *values, byref(err)), err)
     if extras["resp3"]:
         _check(lib.sentinel_options_set_resp3(opts, True, byref(err)), err)
     mapper = extras["address_map"]
