@@ -54,7 +54,17 @@ def main():
         print("master on port %d, replicas on %s, sentinels on %s" % (
             topo.masters["mymaster"].port, [r.port for r in topo.replicas["mymaster"]],
             [s.port for s in topo.sentinels]), flush=True)
-        c_proc = subprocess.Popen([args.c_demo, topo.sentinel_addr, "mymaster", str(SECONDS)])
+        c_proc = subprocess.Popen([args.c_demo, topo.sentinel_addr, "mymaster", str(SECONDS)],
+                                  stdout=subprocess.PIPE, text=True)
+        c_lines = []
+
+        def relay():
+            for line in c_proc.stdout:
+                c_lines.append(line)
+                print(line, end="", flush=True)
+
+        relay_thread = threading.Thread(target=relay)
+        relay_thread.start()
         stop, result = threading.Event(), {}
         writer = threading.Thread(target=python_writer, args=(topo.sentinel_addr, stop, result))
         writer.start()
@@ -66,10 +76,13 @@ def main():
         stop.set()
         writer.join()
         c_proc.wait(timeout=30)
+        relay_thread.join()
+        c_acked = next((int(l.split()[2]) for l in c_lines if "done:" in l), 0)
         c_total = int(resp_command(new, "GET", "demo:c") or 0)
         py_total = int(resp_command(new, "GET", "demo:py") or 0)
-        print("counters on the new master: demo:c=%d demo:py=%d (python acknowledged %d)"
-              % (c_total, py_total, result.get("acked", 0)), flush=True)
+        for who, acked, total in (("C", c_acked, c_total), ("Python", result.get("acked", 0), py_total)):
+            print("%-6s client: %d INCRs acknowledged, %d on the new master, %d lost"
+                  % (who, acked, total, max(0, acked - total)), flush=True)
         print("stopping every server ...", flush=True)
     return c_proc.returncode
 
