@@ -76,31 +76,35 @@ impl Shared {
             return; // an echo of a failover we have already followed
         }
         let generation = master.generation();
-        {
+        let raised = {
             let mut fences = self.fences();
             match &mut fences[index] {
                 Some(fence) if fence.generation == generation => {
                     if candidate.is_some() {
                         fence.candidate = candidate;
                     }
+                    false
                 }
                 slot => {
-                    if master.shared.fence(generation) {
+                    let raised = master.shared.fence(generation);
+                    if raised {
                         *slot = Some(Fence {
                             generation,
                             candidate,
                             raised_by: by.cloned(),
                             raised_at: Instant::now(),
                         });
-                        if let Some(address) = master.addr() {
-                            self.config.emit(ClientEvent::FenceRaised {
-                                master: master.name().to_owned(),
-                                address: (*address).clone(),
-                            });
-                        }
                     }
+                    raised
                 }
             }
+        };
+        // Told outside the lock: a hook may call back into the client.
+        if let (true, Some(address)) = (raised, master.addr()) {
+            self.config.emit(ClientEvent::FenceRaised {
+                master: master.name().to_owned(),
+                address: (*address).clone(),
+            });
         }
         self.driver.wake();
     }
