@@ -392,7 +392,9 @@ struct sentinel_reply *sentinel_master_command_argv(struct sentinel_client *clie
  binary-safe. An error reply at top level returns NULL with `*err` of kind SERVER or READONLY
  (the connection is fine after SERVER, not after READONLY); error replies nested in arrays
  (EXEC, scripts) are elements of type SENTINEL_REPLY_ERROR. An I/O failure or timeout returns
- NULL with kind IO and marks `conn` broken, so putting it back closes it.
+ NULL with kind IO and marks `conn` broken, so putting it back closes it. A command on a conn
+ whose master is being failed over is not sent (IO); on a conn checked out before the master
+ moved it is not sent either and fails as READONLY (the node is no longer the master).
 
  Caller owns the result; free it with `sentinel_reply_free`. Does not take ownership of
  `argv` or `argvlen`.

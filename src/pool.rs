@@ -111,16 +111,23 @@ impl MasterShared {
         }
     }
 
+    /// Why a command was refused. A conn from before a switch points at a node that is no
+    /// longer the master, exactly what READONLY means to callers (check out a new conn and
+    /// retry), so it says READONLY without a round trip; during a failover the node is still
+    /// master but must not acknowledge more writes, which is an I/O-kind refusal.
     fn not_sent(&self, generation: u64, addr: &NodeAddr) -> Error {
-        let why = if self.generation() == generation {
-            "is being failed over (fenced until its replacement answers)"
+        let name = &self.name;
+        if self.generation() == generation {
+            Error::new(
+                ErrorKind::Io,
+                format!("command not sent: master \"{name}\" at {addr} is being failed over (fenced until its replacement answers)"),
+            )
         } else {
-            "has moved since this conn was checked out"
-        };
-        Error::new(
-            ErrorKind::Io,
-            format!("command not sent: master \"{}\" at {addr} {why}", self.name),
-        )
+            Error::new(
+                ErrorKind::ReadOnly,
+                format!("READONLY command not sent: {addr} is no longer the master of \"{name}\" (it moved after this conn was checked out)"),
+            )
+        }
     }
 }
 

@@ -213,7 +213,11 @@ fn forced_failover_is_followed_and_old_conns_are_dropped() {
     });
     eprintln!("client followed the failover {took:?} after sentinels agreed");
     assert!(before.is_stale());
-    client.put_master(before);
+    // A conn from before the switch refuses to write to the old master: READONLY, not sent.
+    let err = cmd(&mut before, &["SET", "k", "lost?"]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ReadOnly, "{err}");
+    assert!(err.is_readonly());
+    client.carefully_put_master(before, Some(&err));
     for _ in 0..6 {
         let mut conn = client.get_master("mymaster").unwrap();
         assert_eq!(conn.addr().port, new);

@@ -403,7 +403,12 @@ static void test_failover(void) {
     if (!followed) usleep(10000);
   }
   CHECK(followed, "client followed the failover");
-  sentinel_put_master(c, NAME, before); /* taken before the switch: must be closed */
+  /* taken before the switch: refuses to write to the old master, and is closed when put back */
+  const char *set[] = {"SET", "k", "lost?"};
+  CHECK(cmd(before, &err, 3, set) == NULL && sentinel_error_is_readonly(err), "old conn: READONLY");
+  sentinel_carefully_put_master(c, NAME, before, err);
+  sentinel_error_free(err);
+  err = NULL;
   for (int i = 0; i < 8; i++) {
     sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
     CHECK(conn_port(conn) == new_port, "conn %d on the new master", i);

@@ -200,7 +200,10 @@ def test_forced_failover_followed(failover_topo):
                     break
             assert time.monotonic() < deadline, "client did not follow the failover"
             time.sleep(0.01)
-        client.put_master("mymaster", before)
+        with pytest.raises(Error) as info:
+            before.cmd("SET", "k", "lost?")  # the old master must not take it
+        assert info.value.kind == ErrorKind.READONLY and info.value.is_readonly
+        client.carefully_put_master("mymaster", before, info.value)
         for _ in range(6):
             with client.master("mymaster") as conn:
                 assert conn.cmd("ROLE")[0] == b"master"
