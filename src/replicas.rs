@@ -49,6 +49,10 @@ impl ReplicaSet {
         config: &Arc<Config>,
         threads: &Arc<ScheduledThreadPool>,
     ) {
+        let mut healthy = healthy;
+        // A stable order, so a refresh that finds the same replicas keeps the rotation going.
+        healthy.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
+        healthy.dedup();
         let mut replicas = self.replicas.write().unwrap_or_else(|p| p.into_inner());
         let mut kept: Vec<Arc<Master>> = Vec::with_capacity(healthy.len());
         for addr in healthy {
