@@ -11,12 +11,19 @@ C_WARN  := -std=c99 -Wall -Wextra -pedantic -Werror
 BUILD   := build
 LDLIBS  := -L$(LIBDIR) -Wl,-rpath,$(LIBDIR) -lredis_sentinel -lpthread
 
-.PHONY: all lib header test test-rust test-c test-python header-check demo bench bench-failover install lint clean
+.PHONY: all deps lib header test test-rust test-c test-python header-check demo bench bench-failover install lint clean
 
 all: lib
 
 lib:
 	$(CARGO) build --release
+
+# What the demo and the tests need that a fresh Debian machine with Rust lacks.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+deps:
+	@command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server redis-sentinel; }
+	@$(PYTHON) -c "import pytest" 2>/dev/null || $(PYTHON) -m pip install -q pytest
 
 # Regenerates include/redis_sentinel.h from src/ffi.
 header:
@@ -26,7 +33,7 @@ header:
 # final check can tell this run's processes from anyone else's.
 TEST_TMP ?= /tmp/rst-$(shell date +%s)-$(shell echo $$PPID)
 
-test:
+test: deps
 	mkdir -p $(TEST_TMP)
 	TMPDIR=$(TEST_TMP) $(MAKE) --no-print-directory test-rust header-check test-c test-python
 	tests/check_no_leftovers.sh $(TEST_TMP)
@@ -62,7 +69,7 @@ test-python: lib
 $(BUILD)/demo: examples/demo.c include/redis_sentinel.h lib | $(BUILD)
 	$(CC) $(C_WARN) $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
 
-demo: $(BUILD)/demo
+demo: deps $(BUILD)/demo
 	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so PYTHONPATH=bindings/python \
 	  $(PYTHON) examples/demo.py --c-demo $(BUILD)/demo
 
