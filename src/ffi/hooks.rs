@@ -5,9 +5,11 @@ use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use super::options::sentinel_options;
+use super::options::{sentinel_options, update_options};
 use super::{boundary, mut_arg, ref_arg, sentinel_client, sentinel_error, str_arg};
-use crate::config::{AddressMap, ClientEvent, Credentials, EventHook, NodeAddr, TlsOptions};
+use crate::config::{
+    AddressMap, ClientEvent, Config, Credentials, EventHook, NodeAddr, TlsOptions,
+};
 use crate::error::Error;
 
 /// Maps an address a sentinel reported to the one to dial. Write the host (NUL-terminated) into
@@ -100,12 +102,12 @@ pub unsafe extern "C" fn sentinel_options_set_password(
     password: *const c_char,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_password", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
-        opts.config.data_auth = Some(credentials(username, password)?);
-        Ok(true)
-    })
+    let set = |config: &mut Config| {
+        config.data_auth = Some(credentials(username, password)?);
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options("sentinel_options_set_password", opts, err, set) }
 }
 
 /// Credentials for the sentinels themselves (sentinels with `requirepass`), as
@@ -120,12 +122,12 @@ pub unsafe extern "C" fn sentinel_options_set_sentinel_password(
     password: *const c_char,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_sentinel_password", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
-        opts.config.sentinel_auth = Some(credentials(username, password)?);
-        Ok(true)
-    })
+    let set = |config: &mut Config| {
+        config.sentinel_auth = Some(credentials(username, password)?);
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options("sentinel_options_set_sentinel_password", opts, err, set) }
 }
 
 /// Database every data connection selects (SELECT). Default 0. Returns false and sets `*err`
@@ -187,11 +189,12 @@ pub unsafe extern "C" fn sentinel_options_set_resp3(
     resp3: bool,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_resp3", err, false, || {
-        // SAFETY: forwarded contract.
-        unsafe { mut_arg(opts, "opts") }?.config.resp3 = resp3;
-        Ok(true)
-    })
+    let set = |config: &mut Config| {
+        config.resp3 = resp3;
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options("sentinel_options_set_resp3", opts, err, set) }
 }
 
 /// Applies `map` to every address a sentinel reports (masters, failover candidates, other
@@ -465,10 +468,10 @@ pub unsafe extern "C" fn sentinel_options_set_sentinel_tls(
     server_name: *const c_char,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_sentinel_tls", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
-        opts.config.sentinel_tls = Some(tls_options(ca_file, cert_file, key_file, server_name)?);
-        Ok(true)
-    })
+    let set = |config: &mut Config| {
+        config.sentinel_tls = Some(tls_options(ca_file, cert_file, key_file, server_name)?);
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options("sentinel_options_set_sentinel_tls", opts, err, set) }
 }

@@ -59,17 +59,35 @@ pub unsafe extern "C" fn sentinel_options_add_sentinel(
     address: *const c_char,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_add_sentinel", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
-        // SAFETY: forwarded contract.
+    let add = |config: &mut Config| {
+        // SAFETY: NULL or NUL-terminated strings, per the contract above.
         let network = unsafe { str_arg(network, "network") }?;
-        // SAFETY: forwarded contract.
+        // SAFETY: as above.
         let address = unsafe { str_arg(address, "address") }?;
-        opts.config
+        config
             .sentinels
             .push(SentinelAddr::parse(network, address)?);
-        Ok(true)
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options("sentinel_options_add_sentinel", opts, err, add) }
+}
+
+/// Runs `update` on the options behind `opts` for the setter `func`: NULL `opts` or an `Err`
+/// from `update` returns false with `*err` set.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+pub(crate) unsafe fn update_options(
+    func: &str,
+    opts: *mut sentinel_options,
+    err: *mut *mut sentinel_error,
+    update: impl FnOnce(&mut Config) -> Result<(), Error>,
+) -> bool {
+    boundary(func, err, false, || {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { mut_arg(opts, "opts") }?;
+        update(&mut opts.config).map(|()| true)
     })
 }
 
@@ -84,17 +102,18 @@ unsafe fn set_millis(
     err: *mut *mut sentinel_error,
     field: fn(&mut Config) -> &mut Duration,
 ) -> bool {
-    boundary(func, err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
-        if millis == 0 {
-            return Err(Error::invalid(format!(
-                "{func}: the value must be at least 1 ms"
-            )));
-        }
-        *field(&mut opts.config) = Duration::from_millis(millis);
-        Ok(true)
-    })
+    // SAFETY: forwarded contract.
+    unsafe {
+        update_options(func, opts, err, |config| {
+            if millis == 0 {
+                return Err(Error::invalid(format!(
+                    "{func}: the value must be at least 1 ms"
+                )));
+            }
+            *field(config) = Duration::from_millis(millis);
+            Ok(())
+        })
+    }
 }
 
 /// Bound on opening a data connection (TCP connect plus handshake). Default 1000 ms.

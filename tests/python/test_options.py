@@ -95,6 +95,18 @@ def test_events_and_stats_through_a_failover(failover_topo):
     assert switched[0]["new_address"] == "127.0.0.1:%d" % new
 
 
+def replica_ports(client, picks):
+    """The ports `picks` replica checkouts landed on (None for a failed checkout)."""
+    ports = set()
+    for _ in range(picks):
+        try:
+            with client.replica("mymaster") as conn:
+                ports.add(int(conn.cmd("CONFIG", "GET", "port")[1]))
+        except Error:
+            ports.add(None)
+    return ports
+
+
 def test_replica_reads_round_robin_and_skip_down_replicas(failover_topo):
     topo = failover_topo
     replicas = {r.port for r in topo.replicas["mymaster"]}
@@ -114,13 +126,7 @@ def test_replica_reads_round_robin_and_skip_down_replicas(failover_topo):
         victim.kill()
         deadline = time.monotonic() + 10
         while True:
-            ports = set()
-            for _ in range(4):
-                try:
-                    with c.replica("mymaster") as conn:
-                        ports.add(int(conn.cmd("CONFIG", "GET", "port")[1]))
-                except Error:
-                    ports.add(None)
+            ports = replica_ports(c, 4)
             if ports == {topo.replicas["mymaster"][1].port}:
                 break
             assert time.monotonic() < deadline, ports
@@ -130,13 +136,7 @@ def test_replica_reads_round_robin_and_skip_down_replicas(failover_topo):
         old, new = topo.failover("mymaster")
         deadline = time.monotonic() + 10
         while True:
-            ports = set()
-            for _ in range(4):
-                try:
-                    with c.replica("mymaster") as conn:
-                        ports.add(int(conn.cmd("CONFIG", "GET", "port")[1]))
-                except Error:
-                    ports.add(None)
+            ports = replica_ports(c, 4)
             if new not in ports:
                 break
             assert time.monotonic() < deadline, ports
