@@ -269,15 +269,19 @@ impl Client {
 
     /// Like [`Client::get_master`], by index.
     pub fn get_master_at(&self, index: usize) -> Result<Conn> {
+        let master = &self.shared.masters[self.open_index(index)?];
+        master.checkout(self.shared.config.pool_wait, self.shared.config.fence_wait)
+    }
+
+    /// `index` when the client is open and follows that many masters.
+    fn open_index(&self, index: usize) -> Result<usize> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::closed());
         }
-        let master = self
-            .shared
-            .masters
-            .get(index)
-            .ok_or_else(|| Error::invalid(format!("no master with index {index}")))?;
-        master.checkout(self.shared.config.pool_wait, self.shared.config.fence_wait)
+        if index >= self.shared.masters.len() {
+            return Err(Error::invalid(format!("no master with index {index}")));
+        }
+        Ok(index)
     }
 
     /// Checks out a connection to a healthy replica of `name`, round-robin. Put it back with
@@ -288,14 +292,7 @@ impl Client {
 
     /// Like [`Client::get_replica`], by index.
     pub fn get_replica_at(&self, index: usize) -> Result<Conn> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::closed());
-        }
-        let set = self
-            .shared
-            .replicas
-            .get(index)
-            .ok_or_else(|| Error::invalid(format!("no master with index {index}")))?;
+        let set = &self.shared.replicas[self.open_index(index)?];
         set.checkout(self.shared.config.pool_wait)
     }
 

@@ -155,18 +155,8 @@ pub unsafe extern "C" fn sentinel_get_master(
     name: *const c_char,
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_conn {
-    boundary("sentinel_get_master", err, std::ptr::null_mut(), || {
-        // SAFETY: NULL or a live client, per the contract above.
-        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
-        // SAFETY: NULL or a NUL-terminated string, per the contract above.
-        let name = unsafe { str_arg(name, "name") }?;
-        let index = client.core.master_index(name)?;
-        let conn = client.core.get_master_at(index)?;
-        let handle = client.take_handle(index);
-        // SAFETY: the handle was just taken from the free list: no one else uses it.
-        unsafe { (*handle).conn = Some(conn) };
-        Ok(handle)
-    })
+    // SAFETY: forwarded contract.
+    unsafe { checkout_handle("sentinel_get_master", client, name, err, Side::Master) }
 }
 
 /// Checks out a connection to a healthy replica of `name`, round-robin: replicas that a
@@ -184,14 +174,42 @@ pub unsafe extern "C" fn sentinel_get_replica(
     name: *const c_char,
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_conn {
-    boundary("sentinel_get_replica", err, std::ptr::null_mut(), || {
+    // SAFETY: forwarded contract.
+    unsafe { checkout_handle("sentinel_get_replica", client, name, err, Side::Replica) }
+}
+
+/// Which pool of a master a checkout draws from.
+#[derive(Clone, Copy)]
+enum Side {
+    Master,
+    Replica,
+}
+
+/// Checks out a conn of master `name` from `side` and wraps it in a recycled handle.
+///
+/// # Safety
+/// `client` is NULL or a live client; `name` is NULL or a NUL-terminated string.
+unsafe fn checkout_handle(
+    func: &str,
+    client: *mut sentinel_client,
+    name: *const c_char,
+    err: *mut *mut sentinel_error,
+    side: Side,
+) -> *mut sentinel_conn {
+    boundary(func, err, std::ptr::null_mut(), || {
         // SAFETY: NULL or a live client, per the contract above.
         let client = unsafe { ref_arg(client.cast_const(), "client") }?;
         // SAFETY: NULL or a NUL-terminated string, per the contract above.
         let name = unsafe { str_arg(name, "name") }?;
         let index = client.core.master_index(name)?;
-        let conn = client.core.get_replica_at(index)?;
-        let handle = client.take_handle(client.slabs.len() / 2 + index);
+        let (conn, slab) = match side {
+            Side::Master => (client.core.get_master_at(index)?, index),
+            Side::Replica => (
+                client.core.get_replica_at(index)?,
+                client.slabs.len() / 2 + index,
+            ),
+        };
+        let handle = client.take_handle(slab);
         // SAFETY: the handle was just taken from the free list: no one else uses it.
         unsafe { (*handle).conn = Some(conn) };
         Ok(handle)
