@@ -90,6 +90,21 @@ def client_id(conn):
     return conn.cmd("CLIENT", "ID")
 
 
+def use_each_after_kill(client, killed_id, use):
+    """Checks out both conns of master "a" (pool of 2) and runs `use` on each: the one the
+    server killed must fail with IO and is carefully put back. Then it must not come back."""
+    for conn in [client.get_master("a"), client.get_master("a")]:
+        try:
+            use(conn)
+        except Error as e:
+            assert e.kind == ErrorKind.IO
+            client.carefully_put_master("a", conn, e)
+        else:
+            client.put_master("a", conn)
+    with client.master("a") as c1, client.master("a") as c2:
+        assert killed_id not in (client_id(c1), client_id(c2))
+
+
 def test_server_error_keeps_readonly_closes(topo, client):
     conn = client.get_master("a")
     first = client_id(conn)
@@ -110,19 +125,7 @@ def test_server_error_keeps_readonly_closes(topo, client):
         assert second != first
     # killed by the server: IO, and the conn is not reused
     resp_command(topo.masters["a"].port, "CLIENT", "KILL", "ID", second)
-    conn = client.get_master("a")
-    other = client.get_master("a")
-    ids = {client_id(other)}
-    client.put_master("a", other)
-    try:
-        ids.add(client_id(conn))
-    except Error as e:
-        assert e.kind == ErrorKind.IO
-        client.carefully_put_master("a", conn, e)
-    else:
-        client.put_master("a", conn)
-    with client.master("a") as c1, client.master("a") as c2:
-        assert second not in {client_id(c1), client_id(c2)}
+    use_each_after_kill(client, second, client_id)
 
 
 def test_put_back_conn_is_unusable(client):
@@ -261,17 +264,7 @@ def test_pipeline(topo, client):
         # a broken pipeline: the connection is killed under it
         victim = client_id(conn)
     resp_command(topo.masters["a"].port, "CLIENT", "KILL", "ID", victim)
-    conns = [client.get_master("a"), client.get_master("a")]
-    for conn in conns:
-        try:
-            conn.pipeline([("CLIENT", "ID"), ("PING",)])
-        except Error as e:
-            assert e.kind == ErrorKind.IO
-            client.carefully_put_master("a", conn, e)
-        else:
-            client.put_master("a", conn)
-    with client.master("a") as c1, client.master("a") as c2:
-        assert victim not in (client_id(c1), client_id(c2))
+    use_each_after_kill(client, victim, lambda conn: conn.pipeline([("CLIENT", "ID"), ("PING",)]))
 
 
 def test_execute_and_large_replies(client):
