@@ -606,11 +606,10 @@ bool sentinel_client_stats(struct sentinel_client *client,
 
 /*
  TLS to masters and replicas: `ca_file` (PEM; NULL trusts the system's roots), an optional
- client certificate `cert_file` + `key_file` (PEM, both or neither). `server_name` must be
- NULL here: data nodes are verified against the address they are dialed at (use the address
- map to dial a name the certificate carries). Default: plain TCP. Returns false and sets
- `*err` on NULL `opts`, unreadable files or a lone cert/key. Does not take ownership of the
- strings.
+ client certificate `cert_file` + `key_file` (PEM, both or neither), and `server_name`: the
+ name verified in the nodes' certificates (NULL: the host each node is dialed at, as a
+ sentinel reports it). Default: plain TCP. Returns false and sets `*err` on NULL `opts`,
+ unreadable files or a lone cert/key. Does not take ownership of the strings.
 
  # Safety
  `opts` is NULL or live options used by no other thread; strings NULL or NUL-terminated.
@@ -733,6 +732,22 @@ bool sentinel_options_set_fence_wait_ms(struct sentinel_options *opts,
 bool sentinel_options_set_sentinel_timeout_ms(struct sentinel_options *opts,
                                               uint64_t millis,
                                               struct sentinel_error **err);
+
+/*
+ After sending commands, spin on the socket for up to `micros` microseconds waiting for
+ the reply before the thread sleeps until it comes. Spinning trades a CPU kept busy while
+ waiting for lower latency: a thread that sleeps must be woken, which on loopback or a fast
+ network can take longer than Redis takes to answer. Worth it with spare cores and replies
+ expected within tens of microseconds; a waste on slow networks or with more busy threads
+ than cores. 0 (the default) never spins. Returns false and sets `*err` when `opts` is NULL
+ or `micros` is above 10000.
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_busy_poll_us(struct sentinel_options *opts,
+                                       uint64_t micros,
+                                       struct sentinel_error **err);
 
 /*
  Like `sentinel_client_new`, with the sentinels and timeouts of `opts` (at least one

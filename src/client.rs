@@ -72,7 +72,7 @@ impl Shared {
                         self.wake.clone(),
                     )
                 };
-                self.replicas[index].update(healthy, make, &self.config, &threads);
+                self.replicas[index].update(healthy, make, &self.config, &self.data_dial, &threads);
             }
             // No sentinel answered: try again on the driver's next round.
             _ => self.replicas[index].stale.store(true, Ordering::Release),
@@ -104,7 +104,7 @@ impl Shared {
         };
         let master = &self.masters[index];
         let old = master.addr().map(|a| (*a).clone());
-        if master.switch_to(addr.clone(), &self.config, &threads) {
+        if master.switch_to(addr.clone(), &self.config, &self.data_dial, &threads) {
             self.replicas_changed(index);
             self.config.emit(ClientEvent::MasterSwitched {
                 master: master.name().to_owned(),
@@ -190,7 +190,7 @@ impl Client {
             .map(|name| Master::new(name.clone(), sentinels_up.clone(), wake.clone()))
             .collect();
         for (master, addr) in masters.iter().zip(resolved) {
-            master.switch_to(addr, &config, &threads);
+            master.switch_to(addr, &config, &data_dial, &threads);
         }
         let index = config
             .masters

@@ -135,6 +135,9 @@ pub struct Config {
     pub client_name: Option<String>,
     /// Speak RESP3 (HELLO 3) on data connections. Default false (RESP2).
     pub resp3: bool,
+    /// After sending a command, spin on the socket this long before sleeping until the reply
+    /// comes: lower latency for a CPU kept busy while waiting. Default zero (never spin).
+    pub busy_poll: Duration,
     /// Rewrites every address a sentinel reports (NAT, Docker). Default none.
     pub address_map: Option<AddressMap>,
     /// Told of switches, fences, sentinel links and re-resolutions. Default none.
@@ -142,8 +145,7 @@ pub struct Config {
 }
 
 /// TLS settings for one kind of node. PEM files; without a CA file the system's roots are
-/// trusted. The server name, when given, is verified instead of the dialed host (sentinel
-/// links only: data nodes are verified against the address they are dialed at).
+/// trusted. The server name, when given, is verified instead of the dialed host.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsOptions {
     pub ca_file: Option<PathBuf>,
@@ -233,6 +235,7 @@ impl Default for Config {
             database: 0,
             client_name: None,
             resp3: false,
+            busy_poll: Duration::ZERO,
             address_map: None,
             on_event: None,
         }

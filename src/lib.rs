@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod config;
+mod datalink;
 pub mod error;
 mod failover;
 pub mod pool;

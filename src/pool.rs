@@ -14,12 +14,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use redis::ConnectionLike;
 use scheduled_thread_pool::ScheduledThreadPool;
 
 use crate::config::{Config, NodeAddr};
+use crate::datalink::DataLink;
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::encode_command;
+use crate::tls::Dial;
 
 pub use redis::Value;
 
@@ -133,7 +134,7 @@ impl MasterShared {
 
 /// A connection to a data node, as pooled.
 pub struct DataConnection {
-    redis: redis::Connection,
+    link: DataLink,
     broken: bool,
     packed: Vec<u8>,
     addr: Arc<NodeAddr>,
@@ -146,7 +147,7 @@ pub struct DataConnection {
 
 /// The r2d2 manager for one master address of one generation.
 pub(crate) struct DataManager {
-    redis: redis::Client,
+    dial: Dial,
     addr: Arc<NodeAddr>,
     generation: u64,
     master: Arc<MasterShared>,
@@ -160,33 +161,17 @@ impl r2d2::ManageConnection for DataManager {
     type Error = Error;
 
     fn connect(&self) -> Result<Box<DataConnection>> {
-        let result = self
-            .redis
-            .get_connection_with_timeout(self.config.connect_timeout)
-            .and_then(|mut redis| {
-                redis.set_read_timeout(Some(self.config.read_timeout))?;
-                redis.set_write_timeout(Some(self.config.write_timeout))?;
-                if let Some(name) = &self.config.client_name {
-                    redis::cmd("CLIENT")
-                        .arg("SETNAME")
-                        .arg(name)
-                        .exec(&mut redis)?;
-                }
-                Ok(redis)
-            })
-            .map_err(|e| {
-                Error::from_data_node(&e, &self.addr)
-                    .context(format!("cannot connect to master \"{}\"", self.master.name))
-            });
+        let result = DataLink::connect(&self.addr, &self.config, &self.dial)
+            .map_err(|e| e.context(format!("cannot connect to master \"{}\"", self.master.name)));
         let mut last = self
             .last_connect_error
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         match result {
-            Ok(redis) => {
+            Ok(link) => {
                 *last = None;
                 Ok(Box::new(DataConnection {
-                    redis,
+                    link,
                     broken: false,
                     packed: Vec::with_capacity(256),
                     addr: self.addr.clone(),
@@ -211,7 +196,7 @@ impl r2d2::ManageConnection for DataManager {
         conn.queued.clear();
         conn.queued_count = 0;
         conn.replies.clear();
-        conn.broken || !conn.redis.is_open() || self.generation != self.master.generation()
+        conn.broken || !conn.link.is_open() || self.generation != self.master.generation()
     }
 }
 
@@ -219,7 +204,7 @@ impl DataConnection {
     fn command(&mut self, args: &[&[u8]], master: &MasterShared) -> Result<Value> {
         self.packed.clear();
         encode_command(&mut self.packed, args);
-        let reply = self.redis.req_packed_command(&self.packed);
+        let reply = self.link.request_one(&self.packed);
         self.check_reply(reply, master)
     }
 
@@ -233,7 +218,7 @@ impl DataConnection {
 
     /// Sends `self.packed` (`count` commands) and reads `count` replies.
     fn send_packed(&mut self, count: usize, master: &MasterShared) -> Result<Vec<Value>> {
-        match self.redis.req_packed_commands(&self.packed, 0, count) {
+        match self.link.request(&self.packed, count) {
             Ok(values) => {
                 if values.iter().any(is_readonly_error) {
                     self.broken = true;
@@ -355,6 +340,7 @@ impl Master {
         &self,
         addr: NodeAddr,
         config: &Arc<Config>,
+        dial: &Dial,
         threads: &Arc<ScheduledThreadPool>,
     ) -> bool {
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
@@ -365,7 +351,7 @@ impl Master {
         let addr = Arc::new(addr);
         let last_connect_error = Arc::new(Mutex::new(None));
         let manager = DataManager {
-            redis: data_client(&addr, config),
+            dial: dial.clone(),
             addr: addr.clone(),
             generation,
             master: self.shared.clone(),
@@ -516,60 +502,6 @@ impl Master {
     }
 }
 
-/// The `redis` crate client for one data node: TCP or TLS, credentials, database, protocol.
-fn data_client(addr: &NodeAddr, config: &Config) -> redis::Client {
-    let info = connection_info(addr, config);
-    if let Some(tls) = &config.data_tls {
-        // Checked when the client started; a file gone since makes connects fail, not this.
-        if let Ok(files) = crate::tls::TlsFiles::load(tls) {
-            let certs = redis::TlsCertificates {
-                client_tls: files
-                    .client
-                    .map(|(client_cert, client_key)| redis::ClientTlsConfig {
-                        client_cert,
-                        client_key,
-                    }),
-                root_cert: files.ca,
-            };
-            if let Ok(client) = redis::Client::build_with_tls(info.clone(), certs) {
-                return client;
-            }
-        }
-    }
-    redis::Client::open(info).expect("a TCP address is a valid client")
-}
-
-fn connection_info(addr: &NodeAddr, config: &Config) -> redis::ConnectionInfo {
-    use redis::IntoConnectionInfo;
-    let target = if config.data_tls.is_some() {
-        redis::ConnectionAddr::TcpTls {
-            host: addr.host.clone(),
-            port: addr.port,
-            insecure: false,
-            tls_params: None,
-        }
-    } else {
-        redis::ConnectionAddr::Tcp(addr.host.clone(), addr.port)
-    };
-    let info = target
-        .into_connection_info()
-        .expect("a TCP address always converts");
-    let mut settings = redis::RedisConnectionInfo::default()
-        .set_skip_set_lib_name()
-        .set_db(config.database);
-    if let Some(auth) = &config.data_auth {
-        if let Some(user) = &auth.username {
-            settings = settings.set_username(user);
-        }
-        settings = settings.set_password(&auth.password);
-    }
-    if config.resp3 {
-        settings = settings.set_protocol(redis::ProtocolVersion::RESP3);
-    }
-    info.set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true))
-        .set_redis_settings(settings)
-}
-
 /// A connection checked out of a master's pool. Dropping it puts it back, or closes it when it
 /// is broken or its master has moved since it was handed out.
 pub struct Conn {
@@ -665,7 +597,7 @@ impl Conn {
     }
 
     pub fn is_broken(&self) -> bool {
-        self.pooled.broken || !self.pooled.redis.is_open()
+        self.pooled.broken || !self.pooled.link.is_open()
     }
 
     /// The generation of the master's address this conn was opened for.

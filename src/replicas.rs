@@ -13,6 +13,7 @@ use scheduled_thread_pool::ScheduledThreadPool;
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pool::{Conn, Master};
+use crate::tls::Dial;
 
 /// The healthy replicas of one master.
 pub(crate) struct ReplicaSet {
@@ -47,6 +48,7 @@ impl ReplicaSet {
         healthy: Vec<NodeAddr>,
         make: impl Fn() -> Master,
         config: &Arc<Config>,
+        dial: &Dial,
         threads: &Arc<ScheduledThreadPool>,
     ) {
         let mut healthy = healthy;
@@ -63,7 +65,7 @@ impl ReplicaSet {
                 kept.push(existing.clone());
             } else {
                 let replica = make();
-                replica.switch_to(addr, config, threads);
+                replica.switch_to(addr, config, dial, threads);
                 kept.push(Arc::new(replica));
             }
         }

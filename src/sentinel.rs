@@ -36,23 +36,68 @@ impl Stream {
     ) -> io::Result<Stream> {
         match addr {
             SentinelAddr::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
-            SentinelAddr::Tcp(node) => {
-                let mut last_err = io::Error::new(io::ErrorKind::NotFound, "host has no address");
-                for sock_addr in (node.host.as_str(), node.port).to_socket_addrs()? {
-                    match TcpStream::connect_timeout(&sock_addr, timeout) {
-                        Ok(tcp) => {
-                            tcp.set_nodelay(true)?;
-                            return match tls {
-                                Some(tls) => Self::wrap_tls(tcp, &node.host, tls),
-                                None => Ok(Stream::Tcp(tcp)),
-                            };
-                        }
-                        Err(err) => last_err = err,
-                    }
+            SentinelAddr::Tcp(node) => Self::connect_tcp(node, timeout, tls),
+        }
+    }
+
+    /// TCP (with TCP_NODELAY) to the first address of `node` that answers within `timeout`,
+    /// wrapped in TLS when `tls` is given.
+    pub(crate) fn connect_tcp(
+        node: &NodeAddr,
+        timeout: Duration,
+        tls: Option<&TlsLink>,
+    ) -> io::Result<Stream> {
+        let mut last_err = io::Error::new(io::ErrorKind::NotFound, "host has no address");
+        for sock_addr in (node.host.as_str(), node.port).to_socket_addrs()? {
+            match TcpStream::connect_timeout(&sock_addr, timeout) {
+                Ok(tcp) => {
+                    tcp.set_nodelay(true)?;
+                    return match tls {
+                        Some(tls) => Self::wrap_tls(tcp, &node.host, tls),
+                        None => Ok(Stream::Tcp(tcp)),
+                    };
                 }
-                Err(last_err)
+                Err(err) => last_err = err,
             }
         }
+        Err(last_err)
+    }
+
+    fn socket(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Tcp(s) => Some(s),
+            Stream::Unix(_) => None,
+            Stream::Tls(s) => Some(&s.sock),
+        }
+    }
+
+    /// Spins (without sleeping) until bytes wait on the socket, or `budget` has passed.
+    pub(crate) fn spin_until_readable(&self, budget: Duration) -> io::Result<()> {
+        let Some(socket) = self.socket() else {
+            return Ok(());
+        };
+        if let Stream::Tls(tls) = self {
+            if tls.conn.wants_write() {
+                return Ok(()); // a handshake or alert is still going out: read normally
+            }
+        }
+        socket.set_nonblocking(true)?;
+        let deadline = Instant::now() + budget;
+        let mut byte = [0u8; 1];
+        let outcome = loop {
+            match socket.peek(&mut byte) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        break Ok(());
+                    }
+                    std::hint::spin_loop();
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                _ => break Ok(()),
+            }
+        };
+        socket.set_nonblocking(false)?;
+        outcome
     }
 
     /// Wraps `tcp` in TLS; the handshake runs on first use, bounded by the socket timeouts.
@@ -83,7 +128,7 @@ impl Stream {
         };
     }
 
-    fn set_timeouts(&self, read: Duration, write: Duration) -> io::Result<()> {
+    pub(crate) fn set_timeouts(&self, read: Duration, write: Duration) -> io::Result<()> {
         self.set_read_timeout(read)?;
         match self {
             Stream::Tcp(s) => s.set_write_timeout(Some(write)),

@@ -1,5 +1,5 @@
-//! TLS material: loading PEM files, and how our own links (to sentinels, and ROLE probes to
-//! data nodes) dial. Data connections get the same files through the `redis` crate.
+//! TLS material: loading PEM files and checking server names, and how every link (to
+//! sentinels, data connections, ROLE probes) dials.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -66,8 +66,19 @@ impl TlsFiles {
     }
 }
 
+/// Reads the files of `opts` and checks its server name: a bad option fails when it is set.
+pub(crate) fn check(opts: &TlsOptions) -> Result<()> {
+    TlsFiles::load(opts)?;
+    if let Some(name) = &opts.server_name {
+        rustls::pki_types::ServerName::try_from(name.as_str())
+            .map_err(|e| Error::invalid(format!("bad TLS server name \"{name}\": {e}")))?;
+    }
+    Ok(())
+}
+
 impl TlsLink {
     pub fn new(opts: &TlsOptions) -> Result<TlsLink> {
+        check(opts)?;
         let files = TlsFiles::load(opts)?;
         let mut roots = rustls::RootCertStore::empty();
         match &files.ca {

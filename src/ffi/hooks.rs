@@ -419,16 +419,15 @@ fn tls_options(
         key_file: optional(key_file, "key_file")?.map(Into::into),
         server_name: optional(server_name, "server_name")?,
     };
-    crate::tls::TlsFiles::load(&opts)?; // report unreadable files now
+    crate::tls::check(&opts)?; // report unreadable files and bad names now
     Ok(opts)
 }
 
 /// TLS to masters and replicas: `ca_file` (PEM; NULL trusts the system's roots), an optional
-/// client certificate `cert_file` + `key_file` (PEM, both or neither). `server_name` must be
-/// NULL here: data nodes are verified against the address they are dialed at (use the address
-/// map to dial a name the certificate carries). Default: plain TCP. Returns false and sets
-/// `*err` on NULL `opts`, unreadable files or a lone cert/key. Does not take ownership of the
-/// strings.
+/// client certificate `cert_file` + `key_file` (PEM, both or neither), and `server_name`: the
+/// name verified in the nodes' certificates (NULL: the host each node is dialed at, as a
+/// sentinel reports it). Default: plain TCP. Returns false and sets `*err` on NULL `opts`,
+/// unreadable files or a lone cert/key. Does not take ownership of the strings.
 ///
 /// # Safety
 /// `opts` is NULL or live options used by no other thread; strings NULL or NUL-terminated.
@@ -444,11 +443,6 @@ pub unsafe extern "C" fn sentinel_options_set_tls(
     boundary("sentinel_options_set_tls", err, false, || {
         // SAFETY: forwarded contract.
         let opts = unsafe { mut_arg(opts, "opts") }?;
-        if !server_name.is_null() {
-            return Err(Error::invalid(
-                "server_name is not supported for data nodes: map the address to the name instead",
-            ));
-        }
         opts.config.data_tls = Some(tls_options(ca_file, cert_file, key_file, server_name)?);
         Ok(true)
     })

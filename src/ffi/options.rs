@@ -257,6 +257,37 @@ pub unsafe extern "C" fn sentinel_options_set_sentinel_timeout_ms(
     }
 }
 
+/// After sending commands, spin on the socket for up to `micros` microseconds waiting for
+/// the reply before the thread sleeps until it comes. Spinning trades a CPU kept busy while
+/// waiting for lower latency: a thread that sleeps must be woken, which on loopback or a fast
+/// network can take longer than Redis takes to answer. Worth it with spare cores and replies
+/// expected within tens of microseconds; a waste on slow networks or with more busy threads
+/// than cores. 0 (the default) never spins. Returns false and sets `*err` when `opts` is NULL
+/// or `micros` is above 10000.
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_busy_poll_us(
+    opts: *mut sentinel_options,
+    micros: u64,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    let set = |config: &mut Config| {
+        if micros > MAX_BUSY_POLL_MICROS {
+            return Err(Error::invalid(format!(
+                "busy poll of {micros} us: at most {MAX_BUSY_POLL_MICROS} us (sleeping is cheaper beyond)"
+            )));
+        }
+        config.busy_poll = Duration::from_micros(micros);
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options("sentinel_options_set_busy_poll_us", opts, err, set) }
+}
+
+const MAX_BUSY_POLL_MICROS: u64 = 10_000;
+
 /// Like `sentinel_client_new`, with the sentinels and timeouts of `opts` (at least one
 /// sentinel added). Returns NULL on failure and sets `*err`. Caller owns the result; free it
 /// with `sentinel_client_close`. Does not take ownership of `opts` or `names`.

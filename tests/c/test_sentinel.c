@@ -594,7 +594,7 @@ static void test_production_options(void) {
   CHECK(!sentinel_options_set_tls(NULL, NULL, NULL, NULL, NULL, NULL), "tls: NULL opts");
   CHECK(!sentinel_options_set_tls(opts, "/no/such/ca.pem", NULL, NULL, NULL, NULL), "tls: missing CA file");
   CHECK(!sentinel_options_set_tls(opts, NULL, "/tmp/x.crt", NULL, NULL, NULL), "tls: cert without key");
-  CHECK(!sentinel_options_set_tls(opts, NULL, NULL, NULL, "name", NULL), "tls: server name for data");
+  CHECK(!sentinel_options_set_tls(opts, NULL, NULL, NULL, "not a host name", NULL), "tls: bad server name");
   CHECK(!sentinel_options_set_sentinel_tls(NULL, NULL, NULL, NULL, NULL, NULL), "sentinel tls: NULL opts");
   err = NULL;
   CHECK(!sentinel_options_set_sentinel_tls(opts, "/no/such/ca.pem", NULL, NULL, NULL, &err), "missing file");
@@ -602,6 +602,13 @@ static void test_production_options(void) {
             strstr(sentinel_error_message(err), "/no/such/ca.pem") != NULL,
         "names the file: %s", sentinel_error_message(err));
   sentinel_error_free(err);
+
+  CHECK(!sentinel_options_set_busy_poll_us(NULL, 50, NULL), "busy poll: NULL opts");
+  err = NULL;
+  CHECK(!sentinel_options_set_busy_poll_us(opts, 10001, &err), "busy poll: too long");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  CHECK(sentinel_options_set_busy_poll_us(opts, 200, NULL), "busy poll");
 
   int map_calls = 0;
   CHECK(sentinel_options_add_sentinel(opts, "tcp", env("SENTINEL_ADDR"), NULL), "sentinel");

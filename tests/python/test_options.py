@@ -44,7 +44,19 @@ def test_database_client_name_and_resp3(topo):
             assert "name=checkout-service" in text and "db=3" in text and "resp=3" in text
             conn.cmd("HSET", "h", "f", "v")
             assert conn.cmd("HGETALL", "h") == {b"f": b"v"}  # a RESP3 map
-    for bad in (dict(db=-1), dict(client_name="has space"), dict(db="x")):
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], busy_poll=0.0002) as c:
+        assert c.execute("a", "SET", "spun", "1") == "OK"
+        with c.master("a") as conn:
+            assert conn.pipeline([("GET", "spun")] * 3) == [b"1"] * 3
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], db=10000,
+                               pool_wait=0.5) as c:
+        with pytest.raises(Error) as info:
+            c.get_master("a")  # the server refuses the SELECT: say so, and which node
+        port = str(topo.masters["a"].port)
+        assert info.value.kind == ErrorKind.SERVER and "SELECT" in str(info.value), info.value
+        assert port in str(info.value)
+    for bad in (dict(db=-1), dict(client_name="has space"), dict(db="x"),
+                dict(busy_poll=0.02), dict(busy_poll=-1), dict(busy_poll="1")):
         with pytest.raises(Error) as info:
             redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], **bad)
         assert info.value.kind == ErrorKind.INVALID_ARGUMENT
@@ -161,6 +173,21 @@ def test_tls_to_sentinels_and_data_nodes(tls_topo):
     with redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], tls=mutual,
                                sentinel_tls=dict(mutual, server_name="localhost")) as c:
         assert c.execute("t", "GET", "k") == b"v"
+    # data nodes are dialed at 127.0.0.1; a server name is verified instead of that address
+    with redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], pool_wait=0.5,
+                               tls=dict(mutual, server_name="localhost"),
+                               sentinel_tls={"ca_file": ca}) as c:
+        assert c.execute("t", "GET", "k") == b"v"
+    with redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], pool_wait=0.5,
+                               tls={"ca_file": ca, "server_name": "not-the-name"},
+                               sentinel_tls={"ca_file": ca}) as c:
+        with pytest.raises(Error) as info:
+            c.execute("t", "GET", "k")
+        assert info.value.kind == ErrorKind.IO and "not-the-name" in str(info.value), info.value
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"],
+                              tls={"ca_file": ca, "server_name": "not a host name"})
+    assert info.value.kind == ErrorKind.INVALID_ARGUMENT
     # plaintext to a TLS-only sentinel, a wrong server name, a lone certificate: clear errors
     with pytest.raises(Error) as info:
         redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], sentinel_timeout=0.5)

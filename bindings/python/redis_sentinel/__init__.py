@@ -294,6 +294,7 @@ class Client:
                  pool_wait: Optional[float] = None,
                  fence_wait: Optional[float] = None,
                  sentinel_timeout: Optional[float] = None,
+                 busy_poll: Optional[float] = None,
                  password: Optional[str] = None,
                  username: Optional[str] = None,
                  sentinel_password: Optional[str] = None,
@@ -313,12 +314,14 @@ class Client:
         wait 5, sentinel 1. ``password``/``username`` authenticate to masters and replicas,
         ``sentinel_password``/``sentinel_username`` to sentinels. ``db`` is SELECTed and
         ``client_name`` set on every data connection; ``resp3`` speaks RESP3. ``tls`` and
-        ``sentinel_tls`` are dicts of ``ca_file``, ``cert_file``, ``key_file`` (PEM paths) and,
-        for sentinels, ``server_name``.
+        ``sentinel_tls`` are dicts of ``ca_file``, ``cert_file``, ``key_file`` (PEM paths) and
+        ``server_name`` (verified instead of the dialed host).
         ``address_map(host, port)`` may return another ``(host, port)`` to dial for an address a
         sentinel reported. ``on_event(event)`` receives dicts (``kind``, ``master``,
         ``old_address``, ``new_address``, ``sentinel``) on the client's own threads; with
-        ``log_events`` they also go to the ``redis_sentinel`` logger."""
+        ``log_events`` they also go to the ``redis_sentinel`` logger. ``busy_poll`` (seconds,
+        at most 0.01; default 0) spins on the socket that long for each reply before sleeping:
+        lower latency for a core kept busy while waiting."""
         self._ptr = None
         self._closed = False
         # One entry per native call in flight: deque.append/pop are atomic, cheaper than a lock.
@@ -338,7 +341,8 @@ class Client:
                   "sentinel_password": sentinel_password, "sentinel_username": sentinel_username,
                   "db": db, "client_name": client_name, "resp3": resp3,
                   "tls": tls, "sentinel_tls": sentinel_tls,
-                  "address_map": address_map, "on_event": on_event, "log_events": log_events}
+                  "address_map": address_map, "on_event": on_event, "log_events": log_events,
+                  "busy_poll": busy_poll}
         self._spec = (network, address, pool_size, names, list(sentinels), timeouts, extras)
         self._callbacks: List[Any] = []  # ctypes callbacks must outlive the native client
         self._forked = False   # set in a child after os.fork(): reopen before the next call
@@ -611,6 +615,12 @@ def _set_extras(opts, extras) -> List[Any]:
         _check(setter(opts, *values, byref(err)), err)
     if extras["resp3"]:
         _check(lib.sentinel_options_set_resp3(opts, True, byref(err)), err)
+    busy_poll = extras["busy_poll"]
+    if busy_poll is not None:
+        if isinstance(busy_poll, bool) or not isinstance(busy_poll, (int, float)) or busy_poll < 0:
+            raise Error(ErrorKind.INVALID_ARGUMENT,
+                        "busy_poll must be seconds >= 0, got %r" % (busy_poll,))
+        _check(lib.sentinel_options_set_busy_poll_us(opts, round(busy_poll * 1e6), byref(err)), err)
     mapper = extras["address_map"]
     if mapper is not None:
         def map_address(host, port, _user, host_out, host_out_len, port_out):

@@ -1,0 +1,161 @@
+//! One connection to a data node (a master or a replica): connect, log in, send packed
+//! commands, read replies.
+//!
+//! Our own rather than `redis::Connection`, for two reasons: TLS to data nodes must be able to
+//! verify a server name other than the dialed host (the redis crate always verifies the host),
+//! and the socket must be ours to busy-poll. Replies are still parsed by the redis crate's
+//! parser, so RESP2 and RESP3 values are exactly what the rest of the crate expects.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use redis::{Parser, RedisResult, Value};
+
+use crate::config::{Config, NodeAddr};
+use crate::error::{Error, ErrorKind, Result};
+use crate::resp::encode_command;
+use crate::sentinel::Stream;
+use crate::tls::Dial;
+
+pub(crate) struct DataLink {
+    stream: Stream,
+    parser: Parser,
+    open: bool,
+    /// How long to poll the socket for a reply before sleeping in `read`; zero polls not at all.
+    busy_poll: Duration,
+}
+
+impl DataLink {
+    /// Connects, then logs in, selects the database and names the connection, as `config`
+    /// says: all within `config.connect_timeout`.
+    pub fn connect(addr: &NodeAddr, config: &Config, dial: &Dial) -> Result<DataLink> {
+        let io_error = |e: io::Error| Error::new(ErrorKind::Io, format!("{addr}: {e}"));
+        let started = Instant::now();
+        let stream = Stream::connect_tcp(addr, config.connect_timeout, dial.tls.as_ref())
+            .map_err(io_error)?;
+        let left = config
+            .connect_timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1));
+        stream.set_timeouts(left, left).map_err(io_error)?;
+        let mut link = DataLink {
+            stream,
+            parser: Parser::new(),
+            open: true,
+            busy_poll: config.busy_poll,
+        };
+        link.set_up(addr, config, dial)?;
+        link.stream
+            .set_timeouts(config.read_timeout, config.write_timeout)
+            .map_err(io_error)?;
+        Ok(link)
+    }
+
+    /// Sends every setup command in one write; the first error reply fails the connect.
+    fn set_up(&mut self, addr: &NodeAddr, config: &Config, dial: &Dial) -> Result<()> {
+        let mut packed = Vec::with_capacity(128);
+        let mut steps: Vec<&str> = Vec::with_capacity(3);
+        let auth = dial.auth.as_ref();
+        if config.resp3 {
+            let mut args: Vec<&[u8]> = vec![b"HELLO", b"3"];
+            if let Some(auth) = auth {
+                let user = auth.username.as_deref().unwrap_or("default");
+                args.extend([&b"AUTH"[..], user.as_bytes(), auth.password.as_bytes()]);
+            }
+            encode_command(&mut packed, &args);
+            steps.push("HELLO 3");
+        } else if let Some(auth) = auth {
+            let mut args: Vec<&[u8]> = vec![b"AUTH"];
+            if let Some(user) = &auth.username {
+                args.push(user.as_bytes());
+            }
+            args.push(auth.password.as_bytes());
+            encode_command(&mut packed, &args);
+            steps.push("AUTH");
+        }
+        let database = config.database.to_string();
+        if config.database != 0 {
+            encode_command(&mut packed, &[b"SELECT", database.as_bytes()]);
+            steps.push("SELECT");
+        }
+        if let Some(name) = &config.client_name {
+            encode_command(&mut packed, &[b"CLIENT", b"SETNAME", name.as_bytes()]);
+            steps.push("CLIENT SETNAME");
+        }
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let replies = self
+            .request(&packed, steps.len())
+            .map_err(|e| Error::from_data_node(&e, addr))?;
+        for (step, reply) in steps.iter().zip(replies) {
+            if let Value::ServerError(err) = reply {
+                let text = crate::pool::server_error_text(&err);
+                let refused_login =
+                    *step == "AUTH" || matches!(err.code(), "WRONGPASS" | "NOAUTH" | "NOPERM");
+                return Err(if refused_login {
+                    Error::new(
+                        ErrorKind::Auth,
+                        format!("{addr} refused authentication: {text}"),
+                    )
+                } else {
+                    Error::new(ErrorKind::Server, format!("{addr} refused {step}: {text}"))
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Sends `packed` (`count` commands) and reads their `count` replies. RESP3 push messages
+    /// are not replies and are skipped. Any failure closes the link: what it would read next
+    /// could be the reply of a command it gave up on.
+    pub fn request(&mut self, packed: &[u8], count: usize) -> RedisResult<Vec<Value>> {
+        self.send(packed)?;
+        let mut replies = Vec::with_capacity(count);
+        while replies.len() < count {
+            match self.read()? {
+                Value::Push { .. } => {}
+                value => replies.push(value),
+            }
+        }
+        Ok(replies)
+    }
+
+    /// [`DataLink::request`] for one command.
+    pub fn request_one(&mut self, packed: &[u8]) -> RedisResult<Value> {
+        self.send(packed)?;
+        loop {
+            match self.read()? {
+                Value::Push { .. } => {}
+                value => return Ok(value),
+            }
+        }
+    }
+
+    fn send(&mut self, packed: &[u8]) -> RedisResult<()> {
+        let sent = self
+            .stream
+            .write_all(packed)
+            .and_then(|()| self.stream.flush());
+        if sent.is_err() {
+            self.open = false;
+        }
+        if !self.busy_poll.is_zero() && sent.is_ok() {
+            // Best effort: if polling fails, the blocking read below reports why.
+            let _ = self.stream.spin_until_readable(self.busy_poll);
+        }
+        Ok(sent?)
+    }
+
+    fn read(&mut self) -> RedisResult<Value> {
+        let result = self.parser.parse_value(&mut self.stream);
+        if result.is_err() {
+            self.open = false;
+        }
+        result
+    }
+}
