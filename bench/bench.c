@@ -29,6 +29,13 @@ static const char *env(const char *name) {
   return v;
 }
 
+static void die_unless_opt(bool ok, sentinel_error *err) {
+  if (!ok) {
+    fprintf(stderr, "options: %s\n", sentinel_error_message(err));
+    exit(1);
+  }
+}
+
 static sentinel_client *our_client(const char *const *names, size_t n, size_t pool) {
   sentinel_error *err = NULL;
   sentinel_client *c = sentinel_client_new("tcp", env("SENTINEL_ADDR"), pool, names, n, &err);
@@ -36,6 +43,20 @@ static sentinel_client *our_client(const char *const *names, size_t n, size_t po
     fprintf(stderr, "client: %s\n", sentinel_error_message(err));
     exit(1);
   }
+  return c;
+}
+
+/* Spins up to BUSY_POLL_US for each reply before sleeping (sentinel_options_set_busy_poll_us). */
+enum { BUSY_POLL_US = 100 };
+
+static sentinel_client *our_spinning_client(const char *name) {
+  sentinel_error *err = NULL;
+  sentinel_options *opts = sentinel_options_new();
+  die_unless_opt(sentinel_options_add_sentinel(opts, "tcp", env("SENTINEL_ADDR"), &err), err);
+  die_unless_opt(sentinel_options_set_busy_poll_us(opts, BUSY_POLL_US, &err), err);
+  sentinel_client *c = sentinel_client_new_with_options(opts, 4, &name, 1, &err);
+  die_unless_opt(c != NULL, err);
+  sentinel_options_free(opts);
   return c;
 }
 
@@ -58,22 +79,28 @@ static void die_unless(int ok, const char *what) {
   }
 }
 
-/* GET round trip: checkout + GET + put back, against redisCommandArgv on one context. */
+static void our_gets(sentinel_client *c, const char *name, int count) {
+  for (int i = 0; i < count; i++) {
+    sentinel_conn *conn = sentinel_get_master(c, name, NULL);
+    sentinel_reply *reply = sentinel_command_argv(conn, 2, GET_ARGV, GET_LEN, NULL);
+    die_unless(reply != NULL, "GET");
+    sentinel_reply_free(reply);
+    sentinel_put_master(c, name, conn);
+  }
+}
+
+/* GET round trip: checkout + GET + put back, against redisCommandArgv on one context; and the
+ * same through a client that busy-polls for replies. */
 static void latency(void) {
   const char *name = env("NAME");
   sentinel_client *c = our_client(&name, 1, 4);
+  sentinel_client *spinning = our_spinning_client(name);
   redisContext *ctx = hiredis();
   const int rounds = 20, per_round = 2000;
-  double ours = 0, theirs = 0;
+  double ours = 0, theirs = 0, ours_spinning = 0;
   for (int r = 0; r < rounds; r++) {
     double t0 = now_s();
-    for (int i = 0; i < per_round; i++) {
-      sentinel_conn *conn = sentinel_get_master(c, name, NULL);
-      sentinel_reply *reply = sentinel_command_argv(conn, 2, GET_ARGV, GET_LEN, NULL);
-      die_unless(reply != NULL, "GET");
-      sentinel_reply_free(reply);
-      sentinel_put_master(c, name, conn);
-    }
+    our_gets(c, name, per_round);
     double t1 = now_s();
     for (int i = 0; i < per_round; i++) {
       redisReply *reply = redisCommandArgv(ctx, 2, GET_ARGV, GET_LEN);
@@ -81,12 +108,17 @@ static void latency(void) {
       freeReplyObject(reply);
     }
     double t2 = now_s();
+    our_gets(spinning, name, per_round);
+    double t3 = now_s();
     ours += t1 - t0;
     theirs += t2 - t1;
+    ours_spinning += t3 - t2;
   }
   int n = rounds * per_round;
-  printf("GET_US_OURS=%.2f\nGET_US_HIREDIS=%.2f\n", ours / n * 1e6, theirs / n * 1e6);
+  printf("GET_US_OURS=%.2f\nGET_US_HIREDIS=%.2f\nGET_US_OURS_BUSYPOLL=%.2f\nBUSY_POLL_US=%d\n",
+         ours / n * 1e6, theirs / n * 1e6, ours_spinning / n * 1e6, BUSY_POLL_US);
   redisFree(ctx);
+  sentinel_client_close(spinning);
   sentinel_client_close(c);
 }
 

@@ -8,15 +8,23 @@ from redis.sentinel import Sentinel
 
 import redis_sentinel
 
+BUSY_POLL = 100e-6  # seconds, as the C benchmark's BUSY_POLL_US
+
 
 def main():
     port, name = int(sys.argv[1]), sys.argv[2]
     ours = redis_sentinel.Client("tcp", "127.0.0.1:%d" % port, pool_size=4, names=[name])
+    spinning = redis_sentinel.Client("tcp", "127.0.0.1:%d" % port, pool_size=4, names=[name],
+                                     busy_poll=BUSY_POLL)
     theirs = Sentinel([("127.0.0.1", port)]).master_for(name)
     assert redis.utils.HIREDIS_AVAILABLE, "install hiredis so redis-py uses its C parser"
 
     def our_get():
         with ours.master(name) as conn:
+            conn.cmd("GET", "bench:key")
+
+    def our_get_spinning():
+        with spinning.master(name) as conn:
             conn.cmd("GET", "bench:key")
 
     def our_execute():
@@ -43,22 +51,25 @@ def main():
             fn()
         return time.perf_counter() - t0
 
-    for fn in (our_get, our_execute, their_get, our_pipeline, their_pipeline):
+    for fn in (our_get, our_execute, their_get, our_pipeline, their_pipeline, our_get_spinning):
         timed(fn, 200)  # warm up: open connections
     rounds, gets, pipes = 10, 1000, 50
-    totals = {"get_ours": 0.0, "execute_ours": 0.0, "get_theirs": 0.0, "pipe_ours": 0.0, "pipe_theirs": 0.0}
+    totals = {"get_spinning": 0.0, "get_ours": 0.0, "execute_ours": 0.0, "get_theirs": 0.0, "pipe_ours": 0.0, "pipe_theirs": 0.0}
     for _ in range(rounds):
         totals["get_ours"] += timed(our_get, gets)
         totals["execute_ours"] += timed(our_execute, gets)
         totals["get_theirs"] += timed(their_get, gets)
         totals["pipe_ours"] += timed(our_pipeline, pipes)
         totals["pipe_theirs"] += timed(their_pipeline, pipes)
+        totals["get_spinning"] += timed(our_get_spinning, gets)
     print("PY_GET_US_OURS=%.1f" % (totals["get_ours"] / (rounds * gets) * 1e6))
+    print("PY_GET_US_OURS_BUSYPOLL=%.1f" % (totals["get_spinning"] / (rounds * gets) * 1e6))
     print("PY_EXECUTE_US_OURS=%.1f" % (totals["execute_ours"] / (rounds * gets) * 1e6))
     print("PY_GET_US_REDISPY=%.1f" % (totals["get_theirs"] / (rounds * gets) * 1e6))
     print("PY_PIPE_OPS_OURS=%.0f" % (rounds * pipes * 100 / totals["pipe_ours"]))
     print("PY_PIPE_OPS_REDISPY=%.0f" % (rounds * pipes * 100 / totals["pipe_theirs"]))
     ours.close()
+    spinning.close()
 
 
 if __name__ == "__main__":

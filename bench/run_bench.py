@@ -48,6 +48,8 @@ def main():
     rows = [
         ("C: GET round trip (checkout + GET + put back)", "%.1f us" % f["GET_US_OURS"],
          "%.1f us" % f["GET_US_HIREDIS"], "%.3fx time" % (f["GET_US_OURS"] / f["GET_US_HIREDIS"])),
+        ("C: GET round trip, busy_poll %d us (opt-in)" % f["BUSY_POLL_US"], "%.1f us" % f["GET_US_OURS_BUSYPOLL"],
+         "%.1f us" % f["GET_US_HIREDIS"], "%.3fx time" % (f["GET_US_OURS_BUSYPOLL"] / f["GET_US_HIREDIS"])),
         ("C: get_master + put_master, no command", "%.0f ns" % f["GETPUT_NS"], "-", "-"),
         ("C: pipelined SET, depth 100", "%.0f/s" % f["PIPE_OPS_OURS"], "%.0f/s" % f["PIPE_OPS_HIREDIS"],
          "%.2fx" % (f["PIPE_OPS_OURS"] / f["PIPE_OPS_HIREDIS"])),
@@ -61,6 +63,8 @@ def main():
          "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_GET_US_OURS"])),
         ("Python: GET via client.execute (same, in one native call)", "%.1f us" % f["PY_EXECUTE_US_OURS"],
          "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_EXECUTE_US_OURS"])),
+        ("Python: GET (as above), busy_poll %d us (opt-in)" % f["BUSY_POLL_US"], "%.1f us" % f["PY_GET_US_OURS_BUSYPOLL"],
+         "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_GET_US_OURS_BUSYPOLL"])),
         ("Python: pipelined SET, depth 100", "%.0f/s" % f["PY_PIPE_OPS_OURS"],
          "%.0f/s (redis-py)" % f["PY_PIPE_OPS_REDISPY"], "%.2fx faster" % (f["PY_PIPE_OPS_OURS"] / f["PY_PIPE_OPS_REDISPY"])),
         ("Idle client, 1 master, pools of 10: threads / RSS", "%d / %d KiB" % (f["THREADS_ADDED_1"], f["RSS_ADDED_KB_1"]), "-", "-"),

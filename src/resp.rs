@@ -2,9 +2,8 @@
 //!
 //! Sentinel links need reads that can time out halfway through a frame without losing bytes
 //! (keepalive) and sockets that another thread can shut down (close). An incremental parser
-//! over our own buffer gives both; data connections use the `redis` crate instead.
-
-use std::fmt::Write as _;
+//! over our own buffer gives both. Data connections share the encoder and parse replies with
+//! the `redis` crate's parser (RESP3 too).
 
 /// One RESP2 value as a sentinel sends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,16 +29,30 @@ impl Frame {
 
 /// Appends one command in RESP form to `out`.
 pub fn encode_command(out: &mut Vec<u8>, args: &[&[u8]]) {
-    let mut header = String::with_capacity(16);
-    let _ = write!(header, "*{}\r\n", args.len());
-    out.extend_from_slice(header.as_bytes());
+    push_header(out, b'*', args.len());
     for arg in args {
-        header.clear();
-        let _ = write!(header, "${}\r\n", arg.len());
-        out.extend_from_slice(header.as_bytes());
+        push_header(out, b'$', arg.len());
         out.extend_from_slice(arg);
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// `<marker><n>\r\n`, without going through `fmt` (this runs for every argument sent).
+fn push_header(out: &mut Vec<u8>, marker: u8, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut left = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (left % 10) as u8;
+        left /= 10;
+        if left == 0 {
+            break;
+        }
+    }
+    out.push(marker);
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// A protocol violation: the link cannot be trusted after it.
@@ -141,6 +154,11 @@ mod tests {
         let mut out = Vec::new();
         encode_command(&mut out, &[b"SET", b"k\0", b""]);
         assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$2\r\nk\0\r\n$0\r\n\r\n");
+        let long = vec![b'x'; 1234567];
+        out.clear();
+        encode_command(&mut out, &[&long]);
+        assert!(out.starts_with(b"*1\r\n$1234567\r\nxxx"));
+        assert_eq!(out.len(), 4 + 10 + long.len() + 2);
     }
 
     #[test]

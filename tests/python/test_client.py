@@ -105,7 +105,22 @@ def use_each_after_kill(client, killed_id, use):
         assert killed_id not in (client_id(c1), client_id(c2))
 
 
+def test_errors_in_a_row_each_say_their_own_thing(topo, client):
+    # short commands share one error slot per thread: each error must be its own
+    client.execute("a", "SET", "text", "x")
+    for command, code in ((("LPUSH", "text", "1"), "WRONGTYPE"), (("NOSUCHCMD",), "ERR"),
+                          (("INCR", "text"), "ERR value is not an integer")):
+        with pytest.raises(Error) as info:
+            client.execute("a", *command)
+        assert str(info.value).startswith(code), info.value
+        with client.master("a") as conn, pytest.raises(Error) as info:
+            conn.cmd(*command)
+        assert str(info.value).startswith(code), info.value
+        assert client.execute("a", "GET", "text") == b"x"
+
+
 def test_server_error_keeps_readonly_closes(topo, client):
+    client.execute("a", "SET", "k", "a string")
     conn = client.get_master("a")
     first = client_id(conn)
     err = None

@@ -176,8 +176,10 @@ def test_tls_to_sentinels_and_data_nodes(tls_topo):
     # data nodes are dialed at 127.0.0.1; a server name is verified instead of that address
     with redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], pool_wait=0.5,
                                tls=dict(mutual, server_name="localhost"),
-                               sentinel_tls={"ca_file": ca}) as c:
+                               sentinel_tls={"ca_file": ca}, busy_poll=0.0002) as c:
         assert c.execute("t", "GET", "k") == b"v"
+        with c.master("t") as conn:  # busy polling reads TLS replies too
+            assert conn.pipeline([("GET", "k")] * 50) == [b"v"] * 50
     with redis_sentinel.Client("tcp", tls_topo.sentinel_addr, names=["t"], pool_wait=0.5,
                                tls={"ca_file": ca, "server_name": "not-the-name"},
                                sentinel_tls={"ca_file": ca}) as c:

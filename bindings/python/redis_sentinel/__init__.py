@@ -69,6 +69,7 @@ def _take_error(err: ErrorPtr) -> Error:
                      bool(lib.sentinel_error_is_readonly(err)))
     finally:
         lib.sentinel_error_free(err)
+        err.value = None  # the slot may be reused by the thread's next call
 
 
 def _take_reply(reply, err: ErrorPtr) -> Any:
@@ -76,6 +77,9 @@ def _take_reply(reply, err: ErrorPtr) -> Any:
     if not reply:
         raise _take_error(err)
     try:
+        r = reply[0]
+        if r.type == STRING:  # the common case, without another call
+            return _string_at(r.str, r.len)
         return _convert(reply)
     finally:
         _reply_free(reply)
@@ -154,18 +158,23 @@ def _packed_argv(flat):
 
 
 def _argv(args):
-    """ctypes argv and argvlen arrays for one command. Short commands reuse arrays kept per
-    thread (each native call copies what it needs before returning)."""
+    """ctypes argv and argvlen arrays for one command, its argc, and an error slot with a
+    reference to it for the native call. Short commands reuse arrays and a slot kept per thread:
+    each native call copies what it needs before returning, and an error is taken (and the slot
+    cleared) before the thread's next call."""
     n = len(args)
     if not n:
         raise Error(ErrorKind.INVALID_ARGUMENT, "a command needs at least one argument")
     if n >= _CACHED:
         encoded = [a if type(a) is bytes else _encode(a) for a in args]
-        return (c_char_p * n)(*encoded), (c_size_t * n)(*map(len, encoded)), n
+        err = ErrorPtr()
+        return (c_char_p * n)(*encoded), (c_size_t * n)(*map(len, encoded)), n, err, byref(err)
     try:
-        argv, argvlen = _SCRATCH.arrays
+        argv, argvlen, err, err_ref = _SCRATCH.arrays
     except AttributeError:
-        argv, argvlen = _SCRATCH.arrays = (_ARGV_TYPES[_CACHED - 1](), _LEN_TYPES[_CACHED - 1]())
+        err = ErrorPtr()
+        argv, argvlen, err, err_ref = _SCRATCH.arrays = (
+            _ARGV_TYPES[_CACHED - 1](), _LEN_TYPES[_CACHED - 1](), err, byref(err))
     i = 0
     for a in args:
         if type(a) is not bytes:
@@ -173,7 +182,7 @@ def _argv(args):
         argv[i] = a
         argvlen[i] = len(a)
         i += 1
-    return argv, argvlen, n
+    return argv, argvlen, n, err, err_ref
 _reply_free = lib.sentinel_reply_free
 
 STRING, ARRAY, INTEGER, NIL, STATUS, ERROR, DOUBLE, BOOL, MAP, SET, PUSH, BIGNUM, VERB = (
@@ -455,14 +464,14 @@ class Client:
     def execute(self, name: str, *args: Arg) -> Any:
         """Runs one command on the current master of ``name`` in a single native call:
         checks out a connection, runs the command, and carefully puts the connection back."""
-        argv, argvlen, n = _argv(args)
+        argv, argvlen, n, err, err_ref = _argv(args)
         encoded = _name(name)
         ptr = self._enter()
         try:
-            err = ErrorPtr()
-            return _take_reply(_master_command_argv(ptr, encoded, n, argv, argvlen, byref(err)), err)
+            reply = _master_command_argv(ptr, encoded, n, argv, argvlen, err_ref)
         finally:
             self._leave()
+        return _take_reply(reply, err)
 
     def stats(self, name: str) -> Dict[str, Any]:
         """A snapshot of master ``name``: address, generation, conns open/idle/in use,
@@ -692,17 +701,17 @@ class Conn:
 
     def cmd(self, *args: Arg) -> Any:
         """Runs one command and returns its reply as Python values."""
-        argv, argvlen, n = _argv(args)
+        argv, argvlen, n, err, err_ref = _argv(args)
         client = self._client
         client._enter()
         try:
             handle = self._ptr
             if handle is None or self._epoch != client._epoch:
                 raise self._unusable()
-            err = ErrorPtr()
-            return _take_reply(_command_argv(handle, n, argv, argvlen, byref(err)), err)
+            reply = _command_argv(handle, n, argv, argvlen, err_ref)
         finally:
             client._leave()
+        return _take_reply(reply, err)
 
     def pipeline(self, commands: Iterable[Sequence[Arg]]) -> List[Any]:
         """Runs every command in one round trip; returns their replies in order. An error
