@@ -161,6 +161,18 @@ pub struct Credentials {
     pub password: String,
 }
 
+impl Credentials {
+    /// `AUTH [username] password`, as sent to sentinels and (in RESP2) to data nodes.
+    pub(crate) fn auth_command(&self) -> Vec<&[u8]> {
+        let mut args: Vec<&[u8]> = vec![b"AUTH"];
+        if let Some(user) = &self.username {
+            args.push(user.as_bytes());
+        }
+        args.push(self.password.as_bytes());
+        args
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")

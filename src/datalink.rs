@@ -31,13 +31,14 @@ impl DataLink {
     pub fn connect(addr: &NodeAddr, config: &Config, dial: &Dial) -> Result<DataLink> {
         let io_error = |e: io::Error| Error::new(ErrorKind::Io, format!("{addr}: {e}"));
         let started = Instant::now();
-        let stream = Stream::connect_tcp(addr, config.connect_timeout, dial.tls.as_ref())
+        let mut stream = Stream::connect_tcp(addr, config.connect_timeout, dial.tls.as_ref())
             .map_err(io_error)?;
         let left = config
             .connect_timeout
             .saturating_sub(started.elapsed())
             .max(Duration::from_millis(1));
         stream.set_timeouts(left, left).map_err(io_error)?;
+        stream.handshake().map_err(io_error)?;
         let mut link = DataLink {
             stream,
             parser: Parser::new(),
@@ -65,12 +66,7 @@ impl DataLink {
             encode_command(&mut packed, &args);
             steps.push("HELLO 3");
         } else if let Some(auth) = auth {
-            let mut args: Vec<&[u8]> = vec![b"AUTH"];
-            if let Some(user) = &auth.username {
-                args.push(user.as_bytes());
-            }
-            args.push(auth.password.as_bytes());
-            encode_command(&mut packed, &args);
+            encode_command(&mut packed, &auth.auth_command());
             steps.push("AUTH");
         }
         let database = config.database.to_string();

@@ -63,6 +63,17 @@ impl Stream {
         Err(last_err)
     }
 
+    /// Completes a TLS handshake now (bounded by the socket timeouts), so a refused
+    /// certificate fails the connect rather than the first command.
+    pub(crate) fn handshake(&mut self) -> io::Result<()> {
+        if let Stream::Tls(tls) = self {
+            while tls.conn.is_handshaking() {
+                tls.conn.complete_io(&mut tls.sock)?;
+            }
+        }
+        Ok(())
+    }
+
     fn socket(&self) -> Option<&TcpStream> {
         match self {
             Stream::Tcp(s) => Some(s),
@@ -201,12 +212,7 @@ impl SentinelLink {
     }
 
     fn authenticate(&mut self, auth: &Credentials) -> Result<()> {
-        let mut args: Vec<&[u8]> = vec![b"AUTH"];
-        if let Some(user) = &auth.username {
-            args.push(user.as_bytes());
-        }
-        args.push(auth.password.as_bytes());
-        self.send(&args)?;
+        self.send(&auth.auth_command())?;
         match self.read_frame(self.timeout)? {
             Some(Frame::Error(msg)) => Err(Error::new(
                 ErrorKind::Auth,
