@@ -14,6 +14,20 @@ def test_auth_with_acl_user_and_sentinel_password(auth_topo):
         assert c.execute("s", "ACL", "WHOAMI") == b"app"
         with c.master("s") as conn:
             assert conn.cmd("SET", "k", 1) == "OK"
+    # RESP3 logs in with HELLO 3 AUTH, selects and names the connection in the same write
+    with redis_sentinel.Client("tcp", auth_topo.sentinel_addr, names=["s"], username="app",
+                               password="app-secret", sentinel_password="sentinel-secret",
+                               resp3=True, db=1, client_name="resp3-app") as c:
+        info = c.execute("s", "CLIENT", "INFO")
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        assert "user=app" in text and "resp=3" in text and "db=1" in text, text
+        assert "name=resp3-app" in text, text
+    with redis_sentinel.Client("tcp", auth_topo.sentinel_addr, names=["s"], username="app",
+                               password="wrong-pw", sentinel_password="sentinel-secret",
+                               resp3=True, pool_wait=0.5) as c:
+        with pytest.raises(Error) as info:
+            c.execute("s", "PING")
+        assert info.value.kind == ErrorKind.AUTH and "wrong-pw" not in str(info.value)
 
 
 def test_refused_logins_name_the_node_and_hide_the_password(auth_topo):
