@@ -106,6 +106,12 @@ impl DataLink {
         self.open
     }
 
+    /// For a link that sat idle: false when the server has closed it meanwhile (Redis's
+    /// `timeout`, a restart) or sent something unasked, so it is not handed out to fail.
+    pub fn is_usable_after_idle(&self) -> bool {
+        self.open && self.stream.is_quiet()
+    }
+
     /// Sends `packed` (`count` commands) and reads their `count` replies. RESP3 push messages
     /// are not replies and are skipped. Any failure closes the link: what it would read next
     /// could be the reply of a command it gave up on.

@@ -82,6 +82,21 @@ impl Stream {
         }
     }
 
+    /// True when nothing waits on the socket: the peer has neither closed it nor sent bytes
+    /// that no request asked for. Three syscalls; for links that sat idle.
+    pub(crate) fn is_quiet(&self) -> bool {
+        let Some(socket) = self.socket() else {
+            return true;
+        };
+        if socket.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        let quiet =
+            matches!(socket.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        socket.set_nonblocking(false).is_ok() && quiet
+    }
+
     /// Spins (without sleeping) until bytes wait on the socket, or `budget` has passed.
     pub(crate) fn spin_until_readable(&self, budget: Duration) -> io::Result<()> {
         let Some(socket) = self.socket() else {

@@ -90,6 +90,25 @@ def client_id(conn):
     return conn.cmd("CLIENT", "ID")
 
 
+def test_conns_the_server_closed_while_idle_are_not_handed_out(topo, client):
+    # Redis's `timeout` closes idle clients; the pool must notice instead of failing a command
+    port = topo.masters["a"].port
+    with client.master("a") as c1, client.master("a") as c2:
+        ids = {str(client_id(c1)), str(client_id(c2))}
+    resp_command(port, "CONFIG", "SET", "timeout", "1")
+    try:
+        deadline = time.monotonic() + 10
+        while ids & set(re.findall(r"id=(\d+)", resp_command(port, "CLIENT", "LIST"))):
+            assert time.monotonic() < deadline, "the server never closed the idle conns"
+            time.sleep(0.1)
+        for _ in range(3):
+            assert client.execute("a", "SET", "after-idle", "1") == "OK"
+        with client.master("a") as conn:
+            assert str(client_id(conn)) not in ids
+    finally:
+        resp_command(port, "CONFIG", "SET", "timeout", "0")
+
+
 def use_each_after_kill(client, killed_id, use):
     """Checks out both conns of master "a" (pool of 2) and runs `use` on each: the one the
     server killed must fail with IO and is carefully put back. Then it must not come back."""
