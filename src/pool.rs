@@ -1,8 +1,8 @@
 //! Per-master connection pools, one r2d2 pool per master *address*.
 //!
-//! Each time a master moves, it gets a new [`Epoch`]: a new address, a new pool, and the next
+//! Each time a master moves, it gets a new `Epoch`: a new address, a new pool, and the next
 //! generation number. A connection remembers the generation it was opened for; when it comes
-//! back after the master moved, r2d2 asks [`DataManager::has_broken`], which says yes, and the
+//! back after the master moved, r2d2 asks `DataManager::has_broken`, which says yes, and the
 //! connection is closed instead of reused (SPEC guarantee 2).
 //!
 //! While a failover of a master is under way the master is *fenced*: no conn is handed out for

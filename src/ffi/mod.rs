@@ -1,6 +1,6 @@
 //! The C ABI. Every `unsafe` block and every `extern "C"` function of the crate lives in this
 //! module tree. Each export validates its pointers, calls the safe core once, and maps the
-//! result; each runs inside [`boundary`], so no panic crosses into C.
+//! result; each runs inside `boundary`, so no panic crosses into C.
 #![allow(unsafe_code)]
 
 mod client;
