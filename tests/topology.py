@@ -432,7 +432,10 @@ class Topology:
         return self.start()
 
     def __exit__(self, *exc):
+        """Stops every server and removes the topology's directory (it was the caller's
+        temporary directory: demo and benchmarks create one per run)."""
         self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
 
     # ----- queries and faults ----------------------------------------------------------
     def cmd(self, port, *args):

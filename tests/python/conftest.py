@@ -1,4 +1,5 @@
 import os
+import shutil
 import sys
 import tempfile
 
@@ -8,10 +9,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from topology import Topology  # noqa: E402
 
 
+def _temp_dir(request, prefix):
+    """A directory removed when the fixture ends, whether its tests passed or not."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    request.addfinalizer(lambda: shutil.rmtree(path, ignore_errors=True))
+    return path
+
+
 def _topology(request, **kwargs):
-    base = tempfile.mkdtemp(prefix="redis-sentinel-py-")
-    topo = Topology(base, **kwargs)
-    request.addfinalizer(topo.stop)
+    topo = Topology(_temp_dir(request, "redis-sentinel-py-"), **kwargs)
+    request.addfinalizer(topo.stop)  # runs before the directory goes: finalizers run in reverse
     return topo.start()
 
 
@@ -38,6 +45,6 @@ def auth_topo(request):
 def tls_topo(request):
     """Every server speaks TLS only, with certificates made for this run."""
     from topology import make_certs
-    certs = make_certs(tempfile.mkdtemp(prefix="redis-sentinel-certs-"))
+    certs = make_certs(_temp_dir(request, "redis-sentinel-certs-"))
     topo = _topology(request, names=("t",), replicas=1, sentinels=1, tls_dir=certs)
     return topo
