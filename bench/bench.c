@@ -98,21 +98,25 @@ static void latency(void) {
   redisContext *ctx = hiredis();
   const int rounds = 20, per_round = 2000;
   double ours = 0, theirs = 0, ours_spinning = 0;
+  /* The sides take turns going first, so neither always follows the same one. */
   for (int r = 0; r < rounds; r++) {
-    double t0 = now_s();
-    our_gets(c, name, per_round);
-    double t1 = now_s();
-    for (int i = 0; i < per_round; i++) {
-      redisReply *reply = redisCommandArgv(ctx, 2, GET_ARGV, GET_LEN);
-      die_unless(reply != NULL, "hiredis GET");
-      freeReplyObject(reply);
+    for (int turn = 0; turn < 3; turn++) {
+      int side = (turn + r) % 3;
+      double t0 = now_s();
+      if (side == 0) {
+        our_gets(c, name, per_round);
+      } else if (side == 1) {
+        for (int i = 0; i < per_round; i++) {
+          redisReply *reply = redisCommandArgv(ctx, 2, GET_ARGV, GET_LEN);
+          die_unless(reply != NULL, "hiredis GET");
+          freeReplyObject(reply);
+        }
+      } else {
+        our_gets(spinning, name, per_round);
+      }
+      double spent = now_s() - t0;
+      *(side == 0 ? &ours : side == 1 ? &theirs : &ours_spinning) += spent;
     }
-    double t2 = now_s();
-    our_gets(spinning, name, per_round);
-    double t3 = now_s();
-    ours += t1 - t0;
-    theirs += t2 - t1;
-    ours_spinning += t3 - t2;
   }
   int n = rounds * per_round;
   printf("GET_US_OURS=%.2f\nGET_US_HIREDIS=%.2f\nGET_US_OURS_BUSYPOLL=%.2f\nBUSY_POLL_US=%d\n",

@@ -1,5 +1,6 @@
 """make bench, Python side: our binding against redis-py (with its hiredis parser), interleaved.
 Usage: bench_py.py SENTINEL_PORT NAME. Prints KEY=VALUE lines."""
+import socket
 import sys
 import time
 
@@ -33,6 +34,18 @@ def main():
     def their_get():
         theirs.get("bench:key")
 
+    # The floor for any Python client: a pre-encoded GET over a plain socket, no client at all.
+    master_port = int(ours.stats(name)["address"].rsplit(":", 1)[1])
+    raw = socket.create_connection(("127.0.0.1", master_port))
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    raw_get = b"*2\r\n$3\r\nGET\r\n$9\r\nbench:key\r\n"
+
+    def raw_socket_get():
+        raw.sendall(raw_get)
+        reply = raw.recv(4096)
+        while not reply.endswith(b"\r\n") or reply.count(b"\r\n") < 2:
+            reply += raw.recv(4096)
+
     commands = [("SET", "bench:pipe", "some-value-16b..")] * 100
 
     def our_pipeline():
@@ -51,23 +64,27 @@ def main():
             fn()
         return time.perf_counter() - t0
 
-    for fn in (our_get, our_execute, their_get, our_pipeline, their_pipeline, our_get_spinning):
+    for fn in (our_get, our_execute, their_get, our_pipeline, their_pipeline, our_get_spinning,
+               raw_socket_get):
         timed(fn, 200)  # warm up: open connections
     rounds, gets, pipes = 10, 1000, 50
-    totals = {"get_spinning": 0.0, "get_ours": 0.0, "execute_ours": 0.0, "get_theirs": 0.0, "pipe_ours": 0.0, "pipe_theirs": 0.0}
-    for _ in range(rounds):
-        totals["get_ours"] += timed(our_get, gets)
-        totals["execute_ours"] += timed(our_execute, gets)
-        totals["get_theirs"] += timed(their_get, gets)
-        totals["pipe_ours"] += timed(our_pipeline, pipes)
-        totals["pipe_theirs"] += timed(their_pipeline, pipes)
-        totals["get_spinning"] += timed(our_get_spinning, gets)
+    sides = [("get_ours", our_get, gets), ("execute_ours", our_execute, gets),
+             ("get_theirs", their_get, gets), ("pipe_ours", our_pipeline, pipes),
+             ("pipe_theirs", their_pipeline, pipes), ("get_spinning", our_get_spinning, gets),
+             ("get_raw", raw_socket_get, gets)]
+    totals = {key: 0.0 for key, _, _ in sides}
+    for r in range(rounds):
+        # The sides take turns going first, so none always follows the same one.
+        for key, fn, n in sides[r % len(sides):] + sides[:r % len(sides)]:
+            totals[key] += timed(fn, n)
     print("PY_GET_US_OURS=%.1f" % (totals["get_ours"] / (rounds * gets) * 1e6))
+    print("PY_GET_US_RAW_SOCKET=%.1f" % (totals["get_raw"] / (rounds * gets) * 1e6))
     print("PY_GET_US_OURS_BUSYPOLL=%.1f" % (totals["get_spinning"] / (rounds * gets) * 1e6))
     print("PY_EXECUTE_US_OURS=%.1f" % (totals["execute_ours"] / (rounds * gets) * 1e6))
     print("PY_GET_US_REDISPY=%.1f" % (totals["get_theirs"] / (rounds * gets) * 1e6))
     print("PY_PIPE_OPS_OURS=%.0f" % (rounds * pipes * 100 / totals["pipe_ours"]))
     print("PY_PIPE_OPS_REDISPY=%.0f" % (rounds * pipes * 100 / totals["pipe_theirs"]))
+    raw.close()
     ours.close()
     spinning.close()
 

@@ -63,6 +63,8 @@ def main():
          "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_GET_US_OURS"])),
         ("Python: GET via client.execute (same, in one native call)", "%.1f us" % f["PY_EXECUTE_US_OURS"],
          "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_EXECUTE_US_OURS"])),
+        ("Python: GET over a raw socket, pre-encoded, no client (the floor)", "%.1f us" % f["PY_GET_US_RAW_SOCKET"],
+         "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_GET_US_RAW_SOCKET"])),
         ("Python: GET (as above), busy_poll %d us (opt-in)" % f["BUSY_POLL_US"], "%.1f us" % f["PY_GET_US_OURS_BUSYPOLL"],
          "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_GET_US_OURS_BUSYPOLL"])),
         ("Python: pipelined SET, depth 100", "%.0f/s" % f["PY_PIPE_OPS_OURS"],
