@@ -4,6 +4,25 @@
 //! The safe core ([`Client`], [`Conn`], [`Config`], [`Error`]) is usable from Rust directly; the C
 //! ABI in [`ffi`] is a thin layer over it, and the only module allowed non-safe code (the crate
 //! denies it in Cargo.toml's `[lints]`).
+//!
+//! ```no_run
+//! use redis_sentinel::{Client, Config, SentinelAddr};
+//!
+//! # fn main() -> redis_sentinel::Result<()> {
+//! let sentinel = SentinelAddr::parse("tcp", "127.0.0.1:26379")?;
+//! let mut config = Config::new(sentinel, vec!["mymaster".into()], 10);
+//! config.read_timeout = std::time::Duration::from_millis(500);
+//! let client = Client::new(config)?;
+//!
+//! let mut conn = client.get_master("mymaster")?;
+//! let result = conn.command(&[b"INCR", b"counter"]);
+//! // A conn whose command failed on I/O or READONLY is closed instead of pooled again.
+//! client.carefully_put_master(conn, result.as_ref().err());
+//! println!("counter = {:?}", result?);
+//! client.close();
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod client;
 pub mod config;
