@@ -427,7 +427,8 @@ fn tls_options(
 /// client certificate `cert_file` + `key_file` (PEM, both or neither), and `server_name`: the
 /// name verified in the nodes' certificates (NULL: the host each node is dialed at, as a
 /// sentinel reports it). Default: plain TCP. Returns false and sets `*err` on NULL `opts`,
-/// unreadable files or a lone cert/key. Does not take ownership of the strings.
+/// unreadable files, a lone cert/key, or a server name that is neither a DNS name nor an IP
+/// address. Does not take ownership of the strings.
 ///
 /// # Safety
 /// `opts` is NULL or live options used by no other thread; strings NULL or NUL-terminated.
