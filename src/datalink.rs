@@ -3,23 +3,24 @@
 //!
 //! Our own rather than `redis::Connection`, for two reasons: TLS to data nodes must be able to
 //! verify a server name other than the dialed host (the redis crate always verifies the host),
-//! and the socket must be ours to busy-poll. Replies are still parsed by the redis crate's
-//! parser, so RESP2 and RESP3 values are exactly what the rest of the crate expects.
+//! and the socket must be ours to busy-poll. Replies become the redis crate's `Value`s (see
+//! `reply_reader`), exactly what the rest of the crate expects.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use redis::{Parser, RedisResult, Value};
+use redis::{RedisResult, Value};
 
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
+use crate::reply_reader::ReplyReader;
 use crate::resp::encode_command;
 use crate::sentinel::Stream;
 use crate::tls::Dial;
 
 pub(crate) struct DataLink {
     stream: Stream,
-    parser: Parser,
+    replies: ReplyReader,
     open: bool,
     /// How long to poll the socket for a reply before sleeping in `read`; zero polls not at all.
     busy_poll: Duration,
@@ -41,7 +42,7 @@ impl DataLink {
         stream.handshake().map_err(io_error)?;
         let mut link = DataLink {
             stream,
-            parser: Parser::new(),
+            replies: ReplyReader::new(),
             open: true,
             busy_poll: config.busy_poll,
         };
@@ -154,7 +155,7 @@ impl DataLink {
     }
 
     fn read(&mut self) -> RedisResult<Value> {
-        let result = self.parser.parse_value(&mut self.stream);
+        let result = self.replies.read_value(&mut self.stream);
         if result.is_err() {
             self.open = false;
         }

@@ -31,6 +31,7 @@ pub mod error;
 mod failover;
 pub mod pool;
 mod replicas;
+mod reply_reader;
 pub mod resp;
 pub mod sentinel;
 mod tls;

@@ -316,6 +316,19 @@ def test_execute_and_large_replies(client):
     assert client.execute("a", "LRANGE", "big", 0, -1) == [str(i).encode() for i in range(50)]
     nested = client.execute("a", "EVAL", "return {1, 'x', {2, {3}}, false, 4, 5, 6, 7, 8}", 0)
     assert nested == [1, b"x", [2, [3]], None, 4, 5, 6, 7, 8]
+    # replies far larger than one read: a 5 MB value, 20000 elements, then a small reply
+    blob = bytes(range(256)) * (5 * 4096)
+    assert client.execute("a", "SET", "blob", blob) == "OK"
+    assert client.execute("a", "GET", "blob") == blob
+    client.execute("a", "DEL", "many")
+    for start in range(0, 20000, 1000):
+        client.execute("a", "RPUSH", "many", *range(start, start + 1000))
+    with client.master("a") as conn:
+        many, length, small = conn.pipeline([("LRANGE", "many", 0, -1), ("STRLEN", "blob"),
+                                             ("GET", "e")])
+    assert many == [str(i).encode() for i in range(20000)]
+    assert (length, small) == (len(blob), b"v")
+    client.execute("a", "DEL", "blob", "many")
 
 
 def test_resp3_reply_types(client):

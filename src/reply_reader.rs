@@ -1,0 +1,417 @@
+//! Reading replies from data nodes into `redis::Value`s.
+//!
+//! A reply is first *scanned*: header by header, to find where it ends. The scan resumes where
+//! it stopped when more bytes arrive, so a large reply is scanned once however many reads it
+//! takes. The complete reply is then *built*. The common types (simple strings, integers, bulk
+//! strings, arrays, maps, sets, nulls, booleans) are built here; the rare ones (errors,
+//! doubles, big numbers, verbatim strings, attributes, pushes) and anything malformed are
+//! handed, as the exact bytes of that element, to the redis crate's parser, so every value (and
+//! every parse error) is what the crate itself would produce. The crate's parser is resumable
+//! byte by byte, which makes it several times slower than this on the small replies that make
+//! up most traffic.
+
+use std::io::{self, Read};
+
+use redis::{RedisResult, Value};
+
+/// Nesting deeper than this is refused, as the redis crate refuses it.
+const MAX_DEPTH: usize = 100;
+const INITIAL_CAPACITY: usize = 16 * 1024;
+/// A buffer grown past this by a large reply shrinks back once it is drained.
+const KEEP_CAPACITY: usize = 1024 * 1024;
+
+pub(crate) struct ReplyReader {
+    buf: Vec<u8>,
+    /// Bytes `start..end` are read but not yet returned as replies.
+    start: usize,
+    end: usize,
+    scan: Scan,
+}
+
+/// How far the scan of the reply at `ReplyReader::start` has got.
+#[derive(Default)]
+struct Scan {
+    /// Offset in the buffer of the next element header to scan.
+    pos: usize,
+    /// Elements still expected by each aggregate being scanned, outermost first.
+    pending: Vec<u64>,
+    /// Whether the reply's first element has been scanned.
+    started: bool,
+}
+
+impl ReplyReader {
+    pub fn new() -> Self {
+        ReplyReader {
+            buf: vec![0; INITIAL_CAPACITY],
+            start: 0,
+            end: 0,
+            scan: Scan::default(),
+        }
+    }
+
+    /// Reads the next reply, reading from `stream` as often as it takes.
+    pub fn read_value(&mut self, stream: &mut impl Read) -> RedisResult<Value> {
+        loop {
+            if let Some(reply_end) = self.scan.advance(&self.buf[..self.end])? {
+                let reply = &self.buf[self.start..reply_end];
+                let mut at = 0;
+                let value = build(reply, &mut at)?;
+                self.start = reply_end;
+                self.scan = Scan {
+                    pos: reply_end,
+                    ..Scan::default()
+                };
+                if self.start == self.end {
+                    self.reset();
+                }
+                return Ok(value);
+            }
+            self.fill(stream)?;
+        }
+    }
+
+    /// Empties the buffer, letting go of memory a large reply needed.
+    fn reset(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.scan.pos = 0;
+        if self.buf.len() > KEEP_CAPACITY {
+            self.buf = vec![0; INITIAL_CAPACITY];
+        }
+    }
+
+    /// One read from `stream`, after making room: unconsumed bytes move to the front, and the
+    /// buffer doubles when they fill more than half of it.
+    fn fill(&mut self, stream: &mut impl Read) -> io::Result<()> {
+        if self.start > 0 && self.buf.len() - self.end < self.buf.len() / 2 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.scan.pos -= self.start;
+            self.start = 0;
+        }
+        if self.end - self.start > self.buf.len() / 2 {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match stream.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    ))
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Scan {
+    /// Scans the headers of `data` from `pos` on. Returns where the reply ends once it is
+    /// complete, `None` when more bytes are needed (and remembers how far it got).
+    fn advance(&mut self, data: &[u8]) -> io::Result<Option<usize>> {
+        loop {
+            if self.started && self.pending.is_empty() {
+                return Ok(Some(self.pos));
+            }
+            let Some(element) = scan_header(data, self.pos)? else {
+                return Ok(None);
+            };
+            self.started = true;
+            self.pos = element.next;
+            if let Some(parent) = self.pending.last_mut() {
+                *parent -= 1;
+            }
+            if element.children > 0 {
+                if self.pending.len() >= MAX_DEPTH {
+                    return Err(protocol_error("replies nested too deeply"));
+                }
+                self.pending.push(element.children);
+            }
+            while self.pending.last() == Some(&0) {
+                self.pending.pop();
+            }
+        }
+    }
+}
+
+/// One scanned element header: where the next header starts (after a bulk payload, if any)
+/// and how many elements it contains.
+struct Header {
+    next: usize,
+    children: u64,
+}
+
+/// Scans the element header at `pos`; `None` when its line (or bulk payload) is not all there.
+fn scan_header(data: &[u8], pos: usize) -> io::Result<Option<Header>> {
+    let Some((line, next)) = line_at(data, pos) else {
+        return Ok(None);
+    };
+    let count = || parse_int(line).ok_or_else(|| protocol_error("bad length"));
+    let (next, children) = match data[pos] {
+        b'$' | b'!' | b'=' => match count()? {
+            n if n < 0 => (next, 0),
+            n => {
+                let after = next.saturating_add(n as usize).saturating_add(2);
+                if data.len() < after {
+                    return Ok(None);
+                }
+                (after, 0)
+            }
+        },
+        b'*' | b'~' | b'>' => (next, count()?.max(0) as u64),
+        b'%' => (next, count()?.max(0) as u64 * 2),
+        b'|' => (next, count()?.max(0) as u64 * 2 + 1), // the attributes, then the value
+        b'+' | b'-' | b':' | b'_' | b'#' | b',' | b'(' => (next, 0),
+        other => {
+            return Err(protocol_error(&format!(
+                "unknown reply type byte 0x{other:02x}"
+            )))
+        }
+    };
+    Ok(Some(Header { next, children }))
+}
+
+/// The line after the type byte at `pos` (without CRLF) and where the next one starts.
+fn line_at(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = data.get(pos + 1..)?;
+    let newline = rest.iter().position(|&b| b == b'\n')?;
+    let line = rest[..newline].strip_suffix(b"\r")?;
+    Some((line, pos + 1 + newline + 1))
+}
+
+fn parse_int(line: &[u8]) -> Option<i64> {
+    std::str::from_utf8(line).ok()?.trim().parse().ok()
+}
+
+fn protocol_error(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("protocol error: {what}"),
+    )
+}
+
+/// Builds the element at `*at` of a complete, scanned reply and moves `*at` past it.
+fn build(data: &[u8], at: &mut usize) -> RedisResult<Value> {
+    let start = *at;
+    let (line, next) = line_at(data, start).ok_or_else(|| protocol_error("cut reply"))?;
+    let common = match data[start] {
+        b'+' => std::str::from_utf8(line).ok().map(|text| {
+            *at = next;
+            if text == "OK" {
+                Value::Okay
+            } else {
+                Value::SimpleString(text.to_owned())
+            }
+        }),
+        b':' => parse_int(line).map(|n| {
+            *at = next;
+            Value::Int(n)
+        }),
+        b'_' => {
+            *at = next;
+            Some(Value::Nil)
+        }
+        b'#' if line == b"t" || line == b"f" => {
+            *at = next;
+            Some(Value::Boolean(line == b"t"))
+        }
+        b'$' => match parse_int(line) {
+            Some(n) if n < 0 => {
+                *at = next;
+                Some(Value::Nil)
+            }
+            Some(n) => {
+                let end = next + n as usize;
+                *at = end + 2;
+                Some(Value::BulkString(data[next..end].to_vec()))
+            }
+            None => None,
+        },
+        kind @ (b'*' | b'~' | b'%') => match parse_int(line) {
+            Some(n) if n < 0 && kind != b'%' => {
+                *at = next;
+                Some(Value::Nil)
+            }
+            Some(n) if n >= 0 => {
+                *at = next;
+                let n = n as usize;
+                Some(match kind {
+                    b'%' => {
+                        let mut pairs = Vec::with_capacity(n.min(4096));
+                        for _ in 0..n {
+                            let key = build(data, at)?;
+                            pairs.push((key, build(data, at)?));
+                        }
+                        Value::Map(pairs)
+                    }
+                    _ => {
+                        let mut items = Vec::with_capacity(n.min(4096));
+                        for _ in 0..n {
+                            items.push(build(data, at)?);
+                        }
+                        if kind == b'*' {
+                            Value::Array(items)
+                        } else {
+                            Value::Set(items)
+                        }
+                    }
+                })
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    match common {
+        Some(value) => Ok(value),
+        None => {
+            // A rare type, or a malformed common one: the crate's parser decides.
+            let mut scan = Scan {
+                pos: start,
+                ..Scan::default()
+            };
+            let end = scan
+                .advance(data)?
+                .ok_or_else(|| protocol_error("cut reply"))?;
+            *at = end;
+            redis::parse_redis_value(&data[start..end])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out its bytes `chunk` at a time, as a socket might.
+    struct Chunked<'a> {
+        data: &'a [u8],
+        chunk: usize,
+    }
+
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.chunk.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    const REPLIES: &[&[u8]] = &[
+        b"+OK\r\n",
+        b"+QUEUED\r\n",
+        b"-ERR unknown command\r\n",
+        b"-READONLY You can't write against a read only replica.\r\n",
+        b":0\r\n",
+        b":-42\r\n",
+        b"$5\r\nhello\r\n",
+        b"$0\r\n\r\n",
+        b"$-1\r\n",
+        b"$4\r\na\r\nb\r\n",
+        b"*-1\r\n",
+        b"*0\r\n",
+        b"*3\r\n$1\r\na\r\n:2\r\n*2\r\n+x\r\n-ERR inner\r\n",
+        b"%2\r\n+k1\r\n:1\r\n$2\r\nk2\r\n*1\r\n_\r\n",
+        b"~2\r\n:1\r\n:2\r\n",
+        b"~-1\r\n",
+        b"_\r\n",
+        b"#t\r\n",
+        b"#f\r\n",
+        b",3.25\r\n",
+        b",inf\r\n",
+        b"(3492890328409238509324850943850943825024385\r\n",
+        b"!21\r\nSYNTAX invalid syntax\r\n",
+        b"=15\r\ntxt:Some string\r\n",
+        b"|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:2039123\r\n:9543892\r\n",
+        b"*2\r\n|1\r\n+ttl\r\n:3600\r\n:1\r\n:2\r\n",
+        b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$3\r\nhey\r\n",
+        b"*2\r\n=15\r\ntxt:Some string\r\n(12345678901234567890\r\n",
+    ];
+
+    #[test]
+    fn builds_what_the_redis_crate_builds_however_the_bytes_arrive() {
+        for reply in REPLIES {
+            let expected = redis::parse_redis_value(reply).unwrap();
+            for chunk in 1..=reply.len() {
+                let mut reader = ReplyReader::new();
+                let mut stream = Chunked { data: reply, chunk };
+                let value = reader.read_value(&mut stream).unwrap();
+                assert_eq!(
+                    value,
+                    expected,
+                    "{} in chunks of {chunk}",
+                    String::from_utf8_lossy(reply)
+                );
+                assert_eq!(reader.start, reader.end, "consumed exactly the reply");
+            }
+        }
+    }
+
+    #[test]
+    fn reads_back_to_back_replies_in_order() {
+        let all: Vec<u8> = REPLIES.concat();
+        for chunk in [1, 3, 7, 64, all.len()] {
+            let mut reader = ReplyReader::new();
+            let mut stream = Chunked { data: &all, chunk };
+            for reply in REPLIES {
+                let expected = redis::parse_redis_value(reply).unwrap();
+                assert_eq!(reader.read_value(&mut stream).unwrap(), expected);
+            }
+            assert!(reader.read_value(&mut stream).is_err(), "end of stream");
+        }
+    }
+
+    #[test]
+    fn large_replies_grow_the_buffer_then_give_it_back() {
+        let element = b"$1000\r\n"
+            .iter()
+            .copied()
+            .chain([b'x'; 1000])
+            .chain(*b"\r\n");
+        let count = 3000;
+        let mut reply = format!("*{count}\r\n").into_bytes();
+        for _ in 0..count {
+            reply.extend(element.clone());
+        }
+        reply.extend_from_slice(b"+OK\r\n");
+        let mut reader = ReplyReader::new();
+        let mut stream = Chunked {
+            data: &reply,
+            chunk: 65536,
+        };
+        match reader.read_value(&mut stream).unwrap() {
+            Value::Array(items) => {
+                assert_eq!(items.len(), count);
+                assert_eq!(items[count - 1], Value::BulkString(vec![b'x'; 1000]));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(reader.read_value(&mut stream).unwrap(), Value::Okay);
+        assert_eq!(reader.buf.len(), INITIAL_CAPACITY);
+    }
+
+    #[test]
+    fn garbage_and_deep_nesting_are_errors() {
+        for bad in [&b"?what\r\n"[..], b"$x\r\n", b"*x\r\n"] {
+            let mut reader = ReplyReader::new();
+            let mut stream = Chunked {
+                data: bad,
+                chunk: 64,
+            };
+            assert!(reader.read_value(&mut stream).is_err(), "{bad:?}");
+        }
+        let deep = b"*1\r\n".repeat(MAX_DEPTH + 1);
+        let mut reader = ReplyReader::new();
+        let mut stream = Chunked {
+            data: &deep,
+            chunk: 64,
+        };
+        assert!(reader.read_value(&mut stream).is_err());
+    }
+}
