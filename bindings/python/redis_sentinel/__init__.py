@@ -161,7 +161,8 @@ def _argv(args):
     """ctypes argv and argvlen arrays for one command, its argc, and an error slot with a
     reference to it for the native call. Short commands reuse arrays and a slot kept per thread:
     each native call copies what it needs before returning, and an error is taken (and the slot
-    cleared) before the thread's next call."""
+    cleared) before the thread's next call. Not re-entrant, and need not be: native callbacks
+    (events, address map) run on the client's own threads, never inside a caller's call."""
     n = len(args)
     if not n:
         raise Error(ErrorKind.INVALID_ARGUMENT, "a command needs at least one argument")
