@@ -119,11 +119,8 @@ impl DataLink {
     pub fn request(&mut self, packed: &[u8], count: usize) -> RedisResult<Vec<Value>> {
         self.send(packed)?;
         let mut replies = Vec::with_capacity(count);
-        while replies.len() < count {
-            match self.read()? {
-                Value::Push { .. } => {}
-                value => replies.push(value),
-            }
+        for _ in 0..count {
+            replies.push(self.read_reply()?);
         }
         Ok(replies)
     }
@@ -131,12 +128,7 @@ impl DataLink {
     /// [`DataLink::request`] for one command.
     pub fn request_one(&mut self, packed: &[u8]) -> RedisResult<Value> {
         self.send(packed)?;
-        loop {
-            match self.read()? {
-                Value::Push { .. } => {}
-                value => return Ok(value),
-            }
-        }
+        self.read_reply()
     }
 
     fn send(&mut self, packed: &[u8]) -> RedisResult<()> {
@@ -154,11 +146,17 @@ impl DataLink {
         Ok(sent?)
     }
 
-    fn read(&mut self) -> RedisResult<Value> {
-        let result = self.replies.read_value(&mut self.stream);
-        if result.is_err() {
-            self.open = false;
+    /// The next reply, skipping push messages.
+    fn read_reply(&mut self) -> RedisResult<Value> {
+        loop {
+            match self.replies.read_value(&mut self.stream) {
+                Ok(Value::Push { .. }) => {}
+                Ok(value) => return Ok(value),
+                Err(err) => {
+                    self.open = false;
+                    return Err(err);
+                }
+            }
         }
-        result
     }
 }
