@@ -69,6 +69,10 @@ impl TlsFiles {
 /// Reads the files of `opts` and checks its server name: a bad option fails when it is set.
 pub(crate) fn check(opts: &TlsOptions) -> Result<()> {
     TlsFiles::load(opts)?;
+    check_server_name(opts)
+}
+
+fn check_server_name(opts: &TlsOptions) -> Result<()> {
     if let Some(name) = &opts.server_name {
         rustls::pki_types::ServerName::try_from(name.as_str())
             .map_err(|e| Error::invalid(format!("bad TLS server name \"{name}\": {e}")))?;
@@ -78,8 +82,8 @@ pub(crate) fn check(opts: &TlsOptions) -> Result<()> {
 
 impl TlsLink {
     pub fn new(opts: &TlsOptions) -> Result<TlsLink> {
-        check(opts)?;
         let files = TlsFiles::load(opts)?;
+        check_server_name(opts)?;
         let mut roots = rustls::RootCertStore::empty();
         match &files.ca {
             Some(pem) => {
