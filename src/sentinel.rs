@@ -85,45 +85,42 @@ impl Stream {
     /// True when nothing waits on the socket: the peer has neither closed it nor sent bytes
     /// that no request asked for. Three syscalls; for links that sat idle.
     pub(crate) fn is_quiet(&self) -> bool {
-        let Some(socket) = self.socket() else {
-            return true;
-        };
-        if socket.set_nonblocking(true).is_err() {
-            return false;
-        }
-        let mut byte = [0u8; 1];
-        let quiet =
-            matches!(socket.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-        socket.set_nonblocking(false).is_ok() && quiet
+        matches!(self.readable_within(Duration::ZERO), Ok(false))
     }
 
     /// Spins (without sleeping) until bytes wait on the socket, or `budget` has passed.
     pub(crate) fn spin_until_readable(&self, budget: Duration) -> io::Result<()> {
-        let Some(socket) = self.socket() else {
-            return Ok(());
-        };
         if let Stream::Tls(tls) = self {
             if tls.conn.wants_write() {
                 return Ok(()); // a handshake or alert is still going out: read normally
             }
         }
+        self.readable_within(budget).map(drop)
+    }
+
+    /// Peeks at the socket without sleeping, again and again for up to `budget` (zero: once):
+    /// true as soon as bytes, an end of stream or an error wait to be read.
+    fn readable_within(&self, budget: Duration) -> io::Result<bool> {
+        let Some(socket) = self.socket() else {
+            return Ok(false);
+        };
         socket.set_nonblocking(true)?;
         let deadline = Instant::now() + budget;
         let mut byte = [0u8; 1];
-        let outcome = loop {
+        let readable = loop {
             match socket.peek(&mut byte) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if Instant::now() >= deadline {
-                        break Ok(());
+                        break false;
                     }
                     std::hint::spin_loop();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                _ => break Ok(()),
+                _ => break true,
             }
         };
         socket.set_nonblocking(false)?;
-        outcome
+        Ok(readable)
     }
 
     /// Wraps `tcp` in TLS; the handshake runs on first use, bounded by the socket timeouts.
