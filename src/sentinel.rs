@@ -6,9 +6,13 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
+use redis::Value;
+
 use crate::config::{Credentials, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
-use crate::resp::{encode_command, parse_frame, Frame};
+use crate::pool::server_error_text;
+use crate::reply_reader::ReplyReader;
+use crate::resp::encode_command;
 use crate::tls::{Dial, TlsLink};
 
 /// A socket to a sentinel. A clone of it lets another thread shut the link down at once.
@@ -199,7 +203,7 @@ impl Write for Stream {
 pub struct SentinelLink {
     addr: SentinelAddr,
     stream: Stream,
-    buf: Vec<u8>,
+    replies: ReplyReader,
     timeout: Duration,
 }
 
@@ -214,7 +218,7 @@ impl SentinelLink {
         let mut link = SentinelLink {
             addr: addr.clone(),
             stream,
-            buf: Vec::with_capacity(512),
+            replies: ReplyReader::new(),
             timeout,
         };
         if let Some(auth) = auth {
@@ -225,10 +229,14 @@ impl SentinelLink {
 
     fn authenticate(&mut self, auth: &Credentials) -> Result<()> {
         self.send(&auth.auth_command())?;
-        match self.read_frame(self.timeout)? {
-            Some(Frame::Error(msg)) => Err(Error::new(
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(refused)) => Err(Error::new(
                 ErrorKind::Auth,
-                format!("sentinel {} refused authentication: {msg}", self.addr),
+                format!(
+                    "sentinel {} refused authentication: {}",
+                    self.addr,
+                    server_error_text(&refused)
+                ),
             )
             .with_sentinel_down()),
             Some(_) => Ok(()),
@@ -257,69 +265,50 @@ impl SentinelLink {
             .map_err(|e| self.fail(e))
     }
 
-    /// Reads one frame, waiting at most `wait`; `Ok(None)` when none arrived in time.
-    /// Bytes of a frame cut by the timeout stay buffered for the next call.
-    pub fn read_frame(&mut self, wait: Duration) -> Result<Option<Frame>> {
-        let deadline = Instant::now() + wait;
-        let mut chunk = [0u8; 4096];
-        loop {
-            match parse_frame(&self.buf) {
-                Ok(Some((frame, used))) => {
-                    self.buf.drain(..used);
-                    return Ok(Some(frame));
-                }
-                Ok(None) => {}
-                Err(e) => return Err(self.fail(format!("protocol error: {}", e.0))),
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            self.set_read_timeout(left)?;
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(self.fail("connection closed")),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if is_timeout(&e) => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.fail(e)),
-            }
+    /// Reads one reply, waiting at most `wait`; `Ok(None)` when none arrived in time.
+    /// Bytes of a reply cut by the timeout stay buffered for the next call.
+    pub fn read_reply(&mut self, wait: Duration) -> Result<Option<Value>> {
+        let mut source = Until {
+            stream: &mut self.stream,
+            deadline: Instant::now() + wait,
+        };
+        match self.replies.read_value(&mut source) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.is_timeout() => Ok(None),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
-    fn set_read_timeout(&self, wait: Duration) -> Result<()> {
-        let wait = wait.max(Duration::from_millis(1));
-        self.stream.set_read_timeout(wait).map_err(|e| self.fail(e))
-    }
-
     /// Sends a command and waits for its reply; an error reply is a SENTINEL error.
-    pub fn query(&mut self, args: &[&[u8]]) -> Result<Frame> {
+    pub fn query(&mut self, args: &[&[u8]]) -> Result<Value> {
         self.send(args)?;
-        match self.read_frame(self.timeout)? {
-            Some(Frame::Error(msg)) => Err(self.fail(format!(
-                "{} answered with an error: {msg}",
-                String::from_utf8_lossy(args.first().copied().unwrap_or_default())
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(refused)) => Err(self.fail(format!(
+                "{} answered with an error: {}",
+                String::from_utf8_lossy(args.first().copied().unwrap_or_default()),
+                server_error_text(&refused)
             ))),
-            Some(frame) => Ok(frame),
+            Some(reply) => Ok(reply),
             None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
         }
     }
 
     /// `SENTINEL GET-MASTER-ADDR-BY-NAME`: `None` when the sentinel does not monitor `name`.
     pub fn master_addr(&mut self, name: &str) -> Result<Option<NodeAddr>> {
-        let frame = self.query(&[b"SENTINEL", b"get-master-addr-by-name", name.as_bytes()])?;
-        parse_master_addr(&frame).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+        let reply = self.query(&[b"SENTINEL", b"get-master-addr-by-name", name.as_bytes()])?;
+        parse_master_addr(&reply).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
     }
 
     /// `SENTINEL REPLICAS`: the healthy replicas of `name`.
     pub fn healthy_replicas(&mut self, name: &str) -> Result<Vec<NodeAddr>> {
-        let frame = self.query(&[b"SENTINEL", b"replicas", name.as_bytes()])?;
-        parse_healthy_replicas(&frame).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+        let reply = self.query(&[b"SENTINEL", b"replicas", name.as_bytes()])?;
+        parse_healthy_replicas(&reply).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
     }
 
     /// `SENTINEL SENTINELS`: the other sentinels watching `name`.
     pub fn other_sentinels(&mut self, name: &str) -> Result<Vec<NodeAddr>> {
-        let frame = self.query(&[b"SENTINEL", b"sentinels", name.as_bytes()])?;
-        parse_sentinels(&frame).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+        let reply = self.query(&[b"SENTINEL", b"sentinels", name.as_bytes()])?;
+        parse_sentinels(&reply).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
     }
 }
 
@@ -327,9 +316,9 @@ impl SentinelLink {
     /// `SENTINEL MASTER`: address and config epoch; `None` when `name` is not monitored.
     pub fn master_info(&mut self, name: &str) -> Result<Option<(NodeAddr, u64)>> {
         self.send(&[b"SENTINEL", b"master", name.as_bytes()])?;
-        match self.read_frame(self.timeout)? {
-            Some(Frame::Error(_)) => Ok(None),
-            Some(frame) => parse_master_info(&frame)
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(_)) => Ok(None),
+            Some(reply) => parse_master_info(&reply)
                 .map(Some)
                 .map_err(|why| self.fail(format!("master \"{name}\": {why}"))),
             None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
@@ -339,9 +328,9 @@ impl SentinelLink {
     /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
     pub fn role(&mut self) -> Result<String> {
         match self.query(&[b"ROLE"])? {
-            Frame::Array(items) => items
+            Value::Array(items) => items
                 .first()
-                .and_then(Frame::as_text)
+                .and_then(text)
                 .map(str::to_owned)
                 .ok_or_else(|| self.fail("empty ROLE reply")),
             other => Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
@@ -356,26 +345,56 @@ pub fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
+/// A link's stream as a reader whose every read ends by `deadline`, so that a reply read
+/// across several reads still waits no longer than it was allowed.
+struct Until<'a> {
+    stream: &'a mut Stream,
+    deadline: Instant,
+}
+
+impl Read for Until<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        // A zero timeout would mean "wait forever".
+        self.stream
+            .set_read_timeout(left.max(Duration::from_millis(1)))?;
+        self.stream.read(buf)
+    }
+}
+
+/// The text of a bulk or simple string.
+fn text(value: &Value) -> Option<&str> {
+    match value {
+        Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
+        Value::SimpleString(text) => Some(text),
+        Value::Okay => Some("OK"),
+        _ => None,
+    }
+}
+
 /// The value of `key` in a flat field/value list (how sentinels describe instances).
-fn field_value<'a>(fields: &'a [Frame], key: &str) -> Option<&'a str> {
+fn field_value<'a>(fields: &'a [Value], key: &str) -> Option<&'a str> {
     fields
         .chunks(2)
-        .find(|pair| pair[0].as_text() == Some(key))
+        .find(|pair| text(&pair[0]) == Some(key))
         .and_then(|pair| pair.get(1))
-        .and_then(Frame::as_text)
+        .and_then(text)
 }
 
 /// The reply of `SENTINEL GET-MASTER-ADDR-BY-NAME`: `[ip, port]`, or nil for an unknown name.
-pub fn parse_master_addr(frame: &Frame) -> Result<Option<NodeAddr>, String> {
-    match frame {
-        Frame::Nil => Ok(None),
-        Frame::Array(items) if items.is_empty() => Ok(None),
-        Frame::Array(items) if items.len() == 2 => {
-            let host = items[0].as_text().filter(|h| !h.is_empty());
-            let port = items[1].as_text().and_then(NodeAddr::parse_port);
+pub fn parse_master_addr(reply: &Value) -> Result<Option<NodeAddr>, String> {
+    match reply {
+        Value::Nil => Ok(None),
+        Value::Array(items) if items.is_empty() => Ok(None),
+        Value::Array(items) if items.len() == 2 => {
+            let host = text(&items[0]).filter(|h| !h.is_empty());
+            let port = text(&items[1]).and_then(NodeAddr::parse_port);
             match (host, port) {
                 (Some(host), Some(port)) => Ok(Some(NodeAddr::new(host, port))),
-                _ => Err(format!("bad address in reply {frame:?}")),
+                _ => Err(format!("bad address in reply {reply:?}")),
             }
         }
         other => Err(format!("unexpected reply {other:?}")),
@@ -383,13 +402,13 @@ pub fn parse_master_addr(frame: &Frame) -> Result<Option<NodeAddr>, String> {
 }
 
 /// The reply of `SENTINEL SENTINELS`: one flat field/value list per sentinel.
-pub fn parse_sentinels(frame: &Frame) -> Result<Vec<NodeAddr>, String> {
-    let Frame::Array(entries) = frame else {
-        return Err(format!("unexpected reply {frame:?}"));
+pub fn parse_sentinels(reply: &Value) -> Result<Vec<NodeAddr>, String> {
+    let Value::Array(entries) = reply else {
+        return Err(format!("unexpected reply {reply:?}"));
     };
     let mut found = Vec::with_capacity(entries.len());
     for entry in entries {
-        let Frame::Array(fields) = entry else {
+        let Value::Array(fields) = entry else {
             return Err(format!("unexpected entry {entry:?}"));
         };
         let field = |key: &str| field_value(fields, key);
@@ -403,13 +422,13 @@ pub fn parse_sentinels(frame: &Frame) -> Result<Vec<NodeAddr>, String> {
 
 /// The reply of `SENTINEL REPLICAS`: the replicas fit to serve reads, those that no sentinel
 /// marks down or disconnected and whose link to the master is up.
-pub fn parse_healthy_replicas(frame: &Frame) -> Result<Vec<NodeAddr>, String> {
-    let Frame::Array(entries) = frame else {
-        return Err(format!("unexpected reply {frame:?}"));
+pub fn parse_healthy_replicas(reply: &Value) -> Result<Vec<NodeAddr>, String> {
+    let Value::Array(entries) = reply else {
+        return Err(format!("unexpected reply {reply:?}"));
     };
     let mut healthy = Vec::new();
     for entry in entries {
-        let Frame::Array(fields) = entry else {
+        let Value::Array(fields) = entry else {
             return Err(format!("unexpected entry {entry:?}"));
         };
         let field = |key: &str| field_value(fields, key);
@@ -502,22 +521,22 @@ pub fn parse_event(channel: &str, payload: &str) -> Option<Event> {
 }
 
 /// A pub/sub push: `["message", channel, payload]` or `["pmessage", pattern, channel, payload]`.
-pub fn parse_message(frame: &Frame) -> Option<(&str, &str)> {
-    match frame {
-        Frame::Array(items) if items.len() == 3 && items[0].as_text() == Some("message") => {
-            Some((items[1].as_text()?, items[2].as_text()?))
+pub fn parse_message(reply: &Value) -> Option<(&str, &str)> {
+    match reply {
+        Value::Array(items) if items.len() == 3 && text(&items[0]) == Some("message") => {
+            Some((text(&items[1])?, text(&items[2])?))
         }
-        Frame::Array(items) if items.len() == 4 && items[0].as_text() == Some("pmessage") => {
-            Some((items[2].as_text()?, items[3].as_text()?))
+        Value::Array(items) if items.len() == 4 && text(&items[0]) == Some("pmessage") => {
+            Some((text(&items[2])?, text(&items[3])?))
         }
         _ => None,
     }
 }
 
 /// The reply of `SENTINEL MASTER`: the address and the configuration epoch that produced it.
-pub fn parse_master_info(frame: &Frame) -> Result<(NodeAddr, u64), String> {
-    let Frame::Array(fields) = frame else {
-        return Err(format!("unexpected reply {frame:?}"));
+pub fn parse_master_info(reply: &Value) -> Result<(NodeAddr, u64), String> {
+    let Value::Array(fields) = reply else {
+        return Err(format!("unexpected reply {reply:?}"));
     };
     let field = |key: &str| field_value(fields, key);
     let ip = field("ip").filter(|ip| !ip.is_empty());
@@ -527,7 +546,7 @@ pub fn parse_master_info(frame: &Frame) -> Result<(NodeAddr, u64), String> {
         .unwrap_or(0);
     match (ip, port) {
         (Some(ip), Some(port)) => Ok((NodeAddr::new(ip, port), epoch)),
-        _ => Err(format!("master entry without ip/port: {frame:?}")),
+        _ => Err(format!("master entry without ip/port: {reply:?}")),
     }
 }
 
@@ -535,26 +554,67 @@ pub fn parse_master_info(frame: &Frame) -> Result<(NodeAddr, u64), String> {
 mod tests {
     use super::*;
 
-    fn bulk(s: &str) -> Frame {
-        Frame::Bulk(s.as_bytes().to_vec())
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    /// A link over one end of a socket pair; the test plays the sentinel at the other end.
+    fn link_pair() -> (SentinelLink, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let link = SentinelLink {
+            addr: SentinelAddr::Unix("test".into()),
+            stream: Stream::Unix(ours),
+            replies: ReplyReader::new(),
+            timeout: Duration::from_millis(200),
+        };
+        (link, theirs)
+    }
+
+    #[test]
+    fn a_reply_cut_by_the_wait_is_finished_by_the_next_read() {
+        let (mut link, mut sentinel) = link_pair();
+        let message = b"*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$9\r\nm a 1 b 2\r\n";
+        sentinel.write_all(&message[..20]).unwrap();
+        let started = Instant::now();
+        assert_eq!(link.read_reply(Duration::from_millis(50)).unwrap(), None);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        sentinel.write_all(&message[20..]).unwrap();
+        let reply = link.read_reply(Duration::from_millis(50)).unwrap().unwrap();
+        assert_eq!(parse_message(&reply), Some(("+switch-master", "m a 1 b 2")));
+    }
+
+    #[test]
+    fn error_replies_and_closed_links_are_sentinel_errors() {
+        let (mut link, mut sentinel) = link_pair();
+        sentinel.write_all(b"-ERR no such master\r\n").unwrap();
+        let err = link.query(&[b"SENTINEL", b"replicas", b"x"]).unwrap_err();
+        assert!(err.is_sentinel());
+        assert!(err.to_string().contains("ERR no such master"), "{err}");
+        sentinel.write_all(b"-ERR unknown\r\n").unwrap();
+        assert_eq!(link.master_info("x").unwrap(), None);
+        sentinel.write_all(b"?\r\n").unwrap();
+        assert!(link.query(&[b"PING"]).unwrap_err().is_sentinel());
+        let (mut link, sentinel) = link_pair();
+        drop(sentinel);
+        assert!(link.read_reply(Duration::from_millis(50)).is_err());
     }
 
     #[test]
     fn master_addr_replies() {
-        let ok = Frame::Array(vec![bulk("127.0.0.1"), bulk("6380")]);
+        let ok = Value::Array(vec![bulk("127.0.0.1"), bulk("6380")]);
         assert_eq!(
             parse_master_addr(&ok),
             Ok(Some(NodeAddr::new("127.0.0.1", 6380)))
         );
-        assert_eq!(parse_master_addr(&Frame::Nil), Ok(None));
-        assert!(parse_master_addr(&Frame::Array(vec![bulk("h"), bulk("0")])).is_err());
-        assert!(parse_master_addr(&Frame::Integer(1)).is_err());
+        assert_eq!(parse_master_addr(&Value::Nil), Ok(None));
+        assert!(parse_master_addr(&Value::Array(vec![bulk("h"), bulk("0")])).is_err());
+        assert!(parse_master_addr(&Value::Int(1)).is_err());
     }
 
     #[test]
     fn sentinels_reply() {
         let entry = |ip: &str, port: &str| {
-            Frame::Array(vec![
+            Value::Array(vec![
                 bulk("name"),
                 bulk("x"),
                 bulk("ip"),
@@ -563,15 +623,15 @@ mod tests {
                 bulk(port),
             ])
         };
-        let frame = Frame::Array(vec![entry("10.0.0.1", "26380"), entry("::1", "26381")]);
+        let reply = Value::Array(vec![entry("10.0.0.1", "26380"), entry("::1", "26381")]);
         assert_eq!(
-            parse_sentinels(&frame).unwrap(),
+            parse_sentinels(&reply).unwrap(),
             vec![
                 NodeAddr::new("10.0.0.1", 26380),
                 NodeAddr::new("::1", 26381)
             ]
         );
-        assert!(parse_sentinels(&Frame::Array(vec![Frame::Array(vec![bulk("ip")])])).is_err());
+        assert!(parse_sentinels(&Value::Array(vec![Value::Array(vec![bulk("ip")])])).is_err());
     }
 
     #[test]
@@ -593,15 +653,15 @@ mod tests {
 
     #[test]
     fn messages() {
-        let frame = Frame::Array(vec![
+        let reply = Value::Array(vec![
             bulk("message"),
             bulk("+switch-master"),
             bulk("m a 1 b 2"),
         ]);
-        assert_eq!(parse_message(&frame), Some(("+switch-master", "m a 1 b 2")));
-        let pmessage = Frame::Array(vec![bulk("pmessage"), bulk("*"), bulk("+sdown"), bulk("x")]);
+        assert_eq!(parse_message(&reply), Some(("+switch-master", "m a 1 b 2")));
+        let pmessage = Value::Array(vec![bulk("pmessage"), bulk("*"), bulk("+sdown"), bulk("x")]);
         assert_eq!(parse_message(&pmessage), Some(("+sdown", "x")));
-        let pong = Frame::Array(vec![bulk("pong"), bulk("")]);
+        let pong = Value::Array(vec![bulk("pong"), bulk("")]);
         assert_eq!(parse_message(&pong), None);
     }
 
@@ -661,16 +721,16 @@ mod tests {
                 "master-link-status",
                 link,
             ];
-            Frame::Array(flat.iter().map(|s| bulk(s)).collect())
+            Value::Array(flat.iter().map(|s| bulk(s)).collect())
         };
-        let frame = Frame::Array(vec![
+        let reply = Value::Array(vec![
             entry("1", "slave", "ok"),
             entry("2", "s_down,slave", "ok"),
             entry("3", "slave,disconnected", "ok"),
             entry("4", "slave", "err"),
         ]);
         assert_eq!(
-            parse_healthy_replicas(&frame),
+            parse_healthy_replicas(&reply),
             Ok(vec![NodeAddr::new("127.0.0.1", 1)])
         );
     }
@@ -687,11 +747,11 @@ mod tests {
             "config-epoch",
             "7",
         ];
-        let frame = Frame::Array(flat.iter().map(|s| bulk(s)).collect());
+        let reply = Value::Array(flat.iter().map(|s| bulk(s)).collect());
         assert_eq!(
-            parse_master_info(&frame),
+            parse_master_info(&reply),
             Ok((NodeAddr::new("127.0.0.1", 6380), 7))
         );
-        assert!(parse_master_info(&Frame::Array(vec![bulk("ip")])).is_err());
+        assert!(parse_master_info(&Value::Array(vec![bulk("ip")])).is_err());
     }
 }

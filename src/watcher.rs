@@ -168,7 +168,7 @@ impl Watcher {
         let mut sub = SentinelLink::connect(&self.addr, timeout, &self.shared.sentinel_dial)?;
         self.set_socket(Some(sub.shutdown_handle()?));
         sub.send(&[b"PSUBSCRIBE", EVENT_PATTERN.as_bytes()])?;
-        if sub.read_frame(timeout)?.is_none() {
+        if sub.read_reply(timeout)?.is_none() {
             return Err(crate::error::Error::sentinel(format!(
                 "sentinel {}: no PSUBSCRIBE confirmation within {timeout:?}",
                 self.addr
@@ -181,11 +181,11 @@ impl Watcher {
         let mut last_heard = Instant::now();
         let mut ping_sent = false;
         while !self.shared.stop.is_stopped() {
-            match sub.read_frame(keepalive)? {
-                Some(frame) => {
+            match sub.read_reply(keepalive)? {
+                Some(reply) => {
                     last_heard = Instant::now();
                     ping_sent = false;
-                    if let Some((channel, payload)) = parse_message(&frame) {
+                    if let Some((channel, payload)) = parse_message(&reply) {
                         if let Some(event) = parse_event(channel, payload) {
                             self.handle(event);
                         }
