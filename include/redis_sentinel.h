@@ -751,6 +751,21 @@ bool sentinel_options_set_busy_poll_us(struct sentinel_options *opts,
                                        struct sentinel_error **err);
 
 /*
+ TCP keepalive for every connection (data and sentinel): the kernel probes a connection
+ silent for `seconds`, then every third of that (at least 1 s), and closes it after three
+ unanswered probes. A peer that vanished without closing (a dead host, a NAT that forgot
+ the connection) is then noticed while the connection sits idle in the pool, instead of by
+ the next command's read timeout. 0 turns the probes off. Default 15 s. Returns false and
+ sets `*err` when `opts` is NULL or `seconds` is above 32767 (Linux's limit).
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_tcp_keepalive_s(struct sentinel_options *opts,
+                                          uint64_t seconds,
+                                          struct sentinel_error **err);
+
+/*
  Like `sentinel_client_new`, with the sentinels and timeouts of `opts` (at least one
  sentinel added). Returns NULL on failure and sets `*err`. Caller owns the result; free it
  with `sentinel_client_close`. Does not take ownership of `opts` or `names`.

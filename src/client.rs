@@ -148,8 +148,17 @@ impl Client {
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
         let config = Arc::new(config);
-        let sentinel_dial = Dial::new(config.sentinel_auth.as_ref(), config.sentinel_tls.as_ref())?;
-        let data_dial = Dial::new(config.data_auth.as_ref(), config.data_tls.as_ref())?;
+        let keepalive = config.tcp_keepalive;
+        let sentinel_dial = Dial::new(
+            config.sentinel_auth.as_ref(),
+            config.sentinel_tls.as_ref(),
+            keepalive,
+        )?;
+        let data_dial = Dial::new(
+            config.data_auth.as_ref(),
+            config.data_tls.as_ref(),
+            keepalive,
+        )?;
         if let Some(tls) = &config.data_tls {
             crate::tls::TlsFiles::load(tls)?; // fail now, not at the first connect
         }

@@ -118,6 +118,13 @@ pub struct Config {
     pub sentinel_timeout: Duration,
     /// A silent sentinel link is PINGed after this long, and dropped after three times this. Default 1 s.
     pub sentinel_keepalive: Duration,
+    /// TCP keepalive for every connection (data and sentinel): the kernel probes a connection
+    /// silent this long, every third of it after that, and closes it after three unanswered
+    /// probes. A peer that vanished without closing (a dead host, a NAT that forgot the
+    /// connection) is then noticed while the connection sits in the pool, not by the next
+    /// command's read timeout. Whole seconds, up to [`Config::MAX_TCP_KEEPALIVE`]; zero turns
+    /// the probes off. Default 15 s (hiredis's `redisEnableKeepAlive` interval).
+    pub tcp_keepalive: Duration,
     /// Longest a failover may fence a master: `get_master` waits this long for the new master,
     /// then the fence is lifted and the sentinels re-asked. Default 5 s.
     pub fence_wait: Duration,
@@ -239,6 +246,7 @@ impl Default for Config {
             pool_wait: Duration::from_secs(4),
             sentinel_timeout: Duration::from_secs(1),
             sentinel_keepalive: Duration::from_secs(1),
+            tcp_keepalive: Duration::from_secs(15),
             fence_wait: Duration::from_secs(5),
             data_auth: None,
             sentinel_auth: None,
@@ -255,6 +263,9 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The longest [`Config::tcp_keepalive`] Linux accepts (`TCP_KEEPIDLE`).
+    pub const MAX_TCP_KEEPALIVE: Duration = Duration::from_secs(32767);
+
     /// The address to dial for an address a sentinel reported.
     pub fn map_addr(&self, addr: NodeAddr) -> NodeAddr {
         match &self.address_map {
@@ -333,6 +344,13 @@ impl Config {
                 return Err(Error::invalid(format!("{what} must be greater than zero")));
             }
         }
+        let keepalive = self.tcp_keepalive;
+        if keepalive.subsec_nanos() != 0 || keepalive > Self::MAX_TCP_KEEPALIVE {
+            return Err(Error::invalid(format!(
+                "TCP keepalive of {keepalive:?}: whole seconds, from 0 (off) to {}",
+                Self::MAX_TCP_KEEPALIVE.as_secs()
+            )));
+        }
         Ok(())
     }
 }
@@ -383,6 +401,15 @@ mod tests {
     #[test]
     fn validates_config() {
         let addr = SentinelAddr::parse("tcp", "127.0.0.1:26379").unwrap();
+        let keepalive = |secs: f64| {
+            let mut config = Config::new(addr.clone(), vec!["m".into()], 1);
+            config.tcp_keepalive = Duration::from_secs_f64(secs);
+            config.validate()
+        };
+        assert!(keepalive(0.0).is_ok());
+        assert!(keepalive(32767.0).is_ok());
+        assert!(keepalive(32768.0).is_err());
+        assert!(keepalive(1.5).is_err());
         assert!(Config::new(addr.clone(), vec!["m".into()], 1)
             .validate()
             .is_ok());

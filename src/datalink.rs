@@ -32,8 +32,8 @@ impl DataLink {
     pub fn connect(addr: &NodeAddr, config: &Config, dial: &Dial) -> Result<DataLink> {
         let io_error = |e: io::Error| Error::new(ErrorKind::Io, format!("{addr}: {e}"));
         let started = Instant::now();
-        let mut stream = Stream::connect_tcp(addr, config.connect_timeout, dial.tls.as_ref())
-            .map_err(io_error)?;
+        let mut stream =
+            Stream::connect_tcp(addr, config.connect_timeout, dial).map_err(io_error)?;
         let left = config
             .connect_timeout
             .saturating_sub(started.elapsed())

@@ -2,11 +2,13 @@
 //! parsers for what sentinels answer and publish.
 
 use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use redis::Value;
+use socket2::{SockRef, TcpKeepalive};
 
 use crate::config::{Credentials, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
@@ -14,6 +16,19 @@ use crate::pool::server_error_text;
 use crate::reply_reader::ReplyReader;
 use crate::resp::encode_command;
 use crate::tls::{Dial, TlsLink};
+
+/// Has the kernel probe `tcp` once it has been silent for `idle`, then every third of that,
+/// and reset it after three unanswered probes. Zero leaves keepalive off.
+fn keep_alive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
+    if idle.is_zero() {
+        return Ok(());
+    }
+    let probes = TcpKeepalive::new()
+        .with_time(idle)
+        .with_interval((idle / 3).max(Duration::from_secs(1)))
+        .with_retries(3);
+    SockRef::from(tcp).set_tcp_keepalive(&probes)
+}
 
 /// A socket to a sentinel. A clone of it lets another thread shut the link down at once.
 pub enum Stream {
@@ -33,30 +48,27 @@ impl std::fmt::Debug for Stream {
 }
 
 impl Stream {
-    fn connect(
-        addr: &SentinelAddr,
-        timeout: Duration,
-        tls: Option<&TlsLink>,
-    ) -> io::Result<Stream> {
+    fn connect(addr: &SentinelAddr, timeout: Duration, dial: &Dial) -> io::Result<Stream> {
         match addr {
             SentinelAddr::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
-            SentinelAddr::Tcp(node) => Self::connect_tcp(node, timeout, tls),
+            SentinelAddr::Tcp(node) => Self::connect_tcp(node, timeout, dial),
         }
     }
 
-    /// TCP (with TCP_NODELAY) to the first address of `node` that answers within `timeout`,
-    /// wrapped in TLS when `tls` is given.
+    /// TCP (with TCP_NODELAY, and keepalive as `dial` says) to the first address of `node`
+    /// that answers within `timeout`, wrapped in TLS when `dial` says so.
     pub(crate) fn connect_tcp(
         node: &NodeAddr,
         timeout: Duration,
-        tls: Option<&TlsLink>,
+        dial: &Dial,
     ) -> io::Result<Stream> {
         let mut last_err = io::Error::new(io::ErrorKind::NotFound, "host has no address");
         for sock_addr in (node.host.as_str(), node.port).to_socket_addrs()? {
             match TcpStream::connect_timeout(&sock_addr, timeout) {
                 Ok(tcp) => {
                     tcp.set_nodelay(true)?;
-                    return match tls {
+                    keep_alive(&tcp, dial.keepalive)?;
+                    return match &dial.tls {
                         Some(tls) => Self::wrap_tls(tcp, &node.host, tls),
                         None => Ok(Stream::Tcp(tcp)),
                     };
@@ -78,16 +90,17 @@ impl Stream {
         Ok(())
     }
 
-    fn socket(&self) -> Option<&TcpStream> {
+    fn socket(&self) -> SockRef<'_> {
         match self {
-            Stream::Tcp(s) => Some(s),
-            Stream::Unix(_) => None,
-            Stream::Tls(s) => Some(&s.sock),
+            Stream::Tcp(s) => SockRef::from(s),
+            Stream::Unix(s) => SockRef::from(s),
+            Stream::Tls(s) => SockRef::from(&s.sock),
         }
     }
 
     /// True when nothing waits on the socket: the peer has neither closed it nor sent bytes
-    /// that no request asked for. Three syscalls; for links that sat idle.
+    /// that no request asked for, and keepalive probes have not given up on it. One syscall;
+    /// for links that sat idle.
     pub(crate) fn is_quiet(&self) -> bool {
         matches!(self.readable_within(Duration::ZERO), Ok(false))
     }
@@ -105,26 +118,22 @@ impl Stream {
     /// Peeks at the socket without sleeping, again and again for up to `budget` (zero: once):
     /// true as soon as bytes, an end of stream or an error wait to be read.
     fn readable_within(&self, budget: Duration) -> io::Result<bool> {
-        let Some(socket) = self.socket() else {
-            return Ok(false);
-        };
-        socket.set_nonblocking(true)?;
-        let deadline = Instant::now() + budget;
-        let mut byte = [0u8; 1];
-        let readable = loop {
-            match socket.peek(&mut byte) {
+        let socket = self.socket();
+        let mut byte = [MaybeUninit::<u8>::uninit()];
+        let mut deadline = None;
+        loop {
+            match socket.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let deadline = *deadline.get_or_insert_with(|| Instant::now() + budget);
                     if Instant::now() >= deadline {
-                        break false;
+                        return Ok(false);
                     }
                     std::hint::spin_loop();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                _ => break true,
+                _ => return Ok(true),
             }
-        };
-        socket.set_nonblocking(false)?;
-        Ok(readable)
+        }
     }
 
     /// Wraps `tcp` in TLS; the handshake runs on first use, bounded by the socket timeouts.
@@ -212,7 +221,7 @@ impl SentinelLink {
     /// is bounded by `timeout` too.
     pub(crate) fn connect(addr: &SentinelAddr, timeout: Duration, dial: &Dial) -> Result<Self> {
         let auth = dial.auth.as_ref();
-        let stream = Stream::connect(addr, timeout, dial.tls.as_ref())
+        let stream = Stream::connect(addr, timeout, dial)
             .and_then(|s| s.set_timeouts(timeout, timeout).map(|()| s))
             .map_err(|e| Error::sentinel(format!("cannot connect to sentinel {addr}: {e}")))?;
         let mut link = SentinelLink {
@@ -568,6 +577,39 @@ mod tests {
             timeout: Duration::from_millis(200),
         };
         (link, theirs)
+    }
+
+    #[test]
+    fn tcp_links_get_the_keepalive_they_are_dialed_with() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let node = NodeAddr::new("127.0.0.1", listener.local_addr().unwrap().port());
+        let timeout = Duration::from_secs(1);
+        let dial = Dial {
+            keepalive: Duration::from_secs(7),
+            ..Dial::default()
+        };
+        let probed = Stream::connect_tcp(&node, timeout, &dial).unwrap();
+        let socket = probed.socket();
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(7));
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(2)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 3);
+        let unprobed = Stream::connect_tcp(&node, timeout, &Dial::default()).unwrap();
+        assert!(!unprobed.socket().keepalive().unwrap());
+    }
+
+    #[test]
+    fn idle_checks_see_unasked_bytes_and_closes_on_unix_links_too() {
+        let (link, mut sentinel) = link_pair();
+        assert!(link.stream.is_quiet());
+        sentinel.write_all(b"+x\r\n").unwrap();
+        assert!(!link.stream.is_quiet());
+        let (link, sentinel) = link_pair();
+        drop(sentinel);
+        assert!(!link.stream.is_quiet());
     }
 
     #[test]

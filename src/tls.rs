@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -10,11 +11,13 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use crate::config::{Credentials, TlsOptions};
 use crate::error::{Error, Result};
 
-/// How to dial one kind of node: credentials to AUTH with, and TLS to wrap the socket in.
+/// How to dial one kind of node: credentials to AUTH with, TLS to wrap the socket in, and
+/// TCP keepalive (zero: off).
 #[derive(Clone, Default)]
 pub(crate) struct Dial {
     pub auth: Option<Credentials>,
     pub tls: Option<TlsLink>,
+    pub keepalive: Duration,
 }
 
 /// A ready rustls configuration, and the name to verify instead of the dialed host.
@@ -25,10 +28,15 @@ pub(crate) struct TlsLink {
 }
 
 impl Dial {
-    pub fn new(auth: Option<&Credentials>, tls: Option<&TlsOptions>) -> Result<Dial> {
+    pub fn new(
+        auth: Option<&Credentials>,
+        tls: Option<&TlsOptions>,
+        keepalive: Duration,
+    ) -> Result<Dial> {
         Ok(Dial {
             auth: auth.cloned(),
             tls: tls.map(TlsLink::new).transpose()?,
+            keepalive,
         })
     }
 }

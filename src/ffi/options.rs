@@ -288,6 +288,36 @@ pub unsafe extern "C" fn sentinel_options_set_busy_poll_us(
 
 const MAX_BUSY_POLL_MICROS: u64 = 10_000;
 
+/// TCP keepalive for every connection (data and sentinel): the kernel probes a connection
+/// silent for `seconds`, then every third of that (at least 1 s), and closes it after three
+/// unanswered probes. A peer that vanished without closing (a dead host, a NAT that forgot
+/// the connection) is then noticed while the connection sits idle in the pool, instead of by
+/// the next command's read timeout. 0 turns the probes off. Default 15 s. Returns false and
+/// sets `*err` when `opts` is NULL or `seconds` is above 32767 (Linux's limit).
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_tcp_keepalive_s(
+    opts: *mut sentinel_options,
+    seconds: u64,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    let set = |config: &mut Config| {
+        let keepalive = Duration::from_secs(seconds);
+        if keepalive > Config::MAX_TCP_KEEPALIVE {
+            return Err(Error::invalid(format!(
+                "TCP keepalive of {seconds} s: at most {} s",
+                Config::MAX_TCP_KEEPALIVE.as_secs()
+            )));
+        }
+        config.tcp_keepalive = keepalive;
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options("sentinel_options_set_tcp_keepalive_s", opts, err, set) }
+}
+
 /// Like `sentinel_client_new`, with the sentinels and timeouts of `opts` (at least one
 /// sentinel added). Returns NULL on failure and sets `*err`. Caller owns the result; free it
 /// with `sentinel_client_close`. Does not take ownership of `opts` or `names`.

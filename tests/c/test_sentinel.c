@@ -609,6 +609,13 @@ static void test_production_options(void) {
   CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
   sentinel_error_free(err);
   CHECK(sentinel_options_set_busy_poll_us(opts, 200, NULL), "busy poll");
+  CHECK(!sentinel_options_set_tcp_keepalive_s(NULL, 15, NULL), "keepalive: NULL opts");
+  err = NULL;
+  CHECK(!sentinel_options_set_tcp_keepalive_s(opts, 32768, &err), "keepalive: too long");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  CHECK(sentinel_options_set_tcp_keepalive_s(opts, 0, NULL), "keepalive off");
+  CHECK(sentinel_options_set_tcp_keepalive_s(opts, 30, NULL), "keepalive");
 
   int map_calls = 0;
   CHECK(sentinel_options_add_sentinel(opts, "tcp", env("SENTINEL_ADDR"), NULL), "sentinel");

@@ -1,4 +1,5 @@
 """Production options: credentials, connection setup, address mapping, events and stats."""
+import os
 import threading
 import time
 
@@ -70,10 +71,42 @@ def test_database_client_name_and_resp3(topo):
         assert info.value.kind == ErrorKind.SERVER and "SELECT" in str(info.value), info.value
         assert port in str(info.value)
     for bad in (dict(db=-1), dict(client_name="has space"), dict(db="x"),
-                dict(busy_poll=0.02), dict(busy_poll=-1), dict(busy_poll="1")):
+                dict(busy_poll=0.02), dict(busy_poll=-1), dict(busy_poll="1"),
+                dict(tcp_keepalive=-1), dict(tcp_keepalive=1.5), dict(tcp_keepalive=32768)):
         with pytest.raises(Error) as info:
             redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], **bad)
         assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+
+
+def _keepalive_timers(remote_port):
+    """The /proc/net/tcp timer kind (2 is keepalive) of this process's established TCP
+    connections to 127.0.0.1:remote_port."""
+    ours = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink("/proc/self/fd/" + fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            ours.add(target[8:-1])
+    timers = []
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            remote, state, timer, inode = fields[2], fields[3], fields[5], fields[9]
+            if inode in ours and state == "01" and remote == "0100007F:%04X" % remote_port:
+                timers.append(int(timer.split(":")[0], 16))
+    return timers
+
+
+def test_tcp_keepalive_probes_idle_connections(topo):
+    port = topo.masters["a"].port
+    for keepalive, timer in ((5, 2), (0, 0)):
+        with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"],
+                                   tcp_keepalive=keepalive) as c:
+            assert c.execute("a", "PING") == "PONG"
+            assert _keepalive_timers(port) == [timer], keepalive  # the pooled, idle conn
 
 
 def test_address_map(topo):

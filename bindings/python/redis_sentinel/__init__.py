@@ -305,6 +305,7 @@ class Client:
                  fence_wait: Optional[float] = None,
                  sentinel_timeout: Optional[float] = None,
                  busy_poll: Optional[float] = None,
+                 tcp_keepalive: Optional[int] = None,
                  password: Optional[str] = None,
                  username: Optional[str] = None,
                  sentinel_password: Optional[str] = None,
@@ -331,7 +332,9 @@ class Client:
         ``old_address``, ``new_address``, ``sentinel``) on the client's own threads; with
         ``log_events`` they also go to the ``redis_sentinel`` logger. ``busy_poll`` (seconds,
         at most 0.01; default 0) spins on the socket that long for each reply before sleeping:
-        lower latency for a core kept busy while waiting."""
+        lower latency for a core kept busy while waiting. ``tcp_keepalive`` (whole seconds,
+        default 15, 0 for off) has the kernel probe connections silent that long, so a peer
+        that vanished without closing is noticed while the connection sits in the pool."""
         self._ptr = None
         self._closed = False
         # One entry per native call in flight: deque.append/pop are atomic, cheaper than a lock.
@@ -352,7 +355,7 @@ class Client:
                   "db": db, "client_name": client_name, "resp3": resp3,
                   "tls": tls, "sentinel_tls": sentinel_tls,
                   "address_map": address_map, "on_event": on_event, "log_events": log_events,
-                  "busy_poll": busy_poll}
+                  "busy_poll": busy_poll, "tcp_keepalive": tcp_keepalive}
         self._spec = (network, address, pool_size, names, list(sentinels), timeouts, extras)
         self._callbacks: List[Any] = []  # ctypes callbacks must outlive the native client
         self._forked = False   # set in a child after os.fork(): reopen before the next call
@@ -367,7 +370,7 @@ class Client:
         encoded = [n.encode("utf-8") for n in names]
         array = (c_char_p * max(1, len(encoded)))(*encoded)
         err = ErrorPtr()
-        plain = not any(v for v in extras.values()) and extras["db"] is None
+        plain = all(v is None or v is False for v in extras.values())  # db=0 is not plain
         if plain and not sentinels and all(v is None for v in timeouts.values()):
             ptr = lib.sentinel_client_new(network.encode(), address.encode(), pool_size, array,
                                           len(encoded), byref(err))
@@ -631,6 +634,12 @@ def _set_extras(opts, extras) -> List[Any]:
             raise Error(ErrorKind.INVALID_ARGUMENT,
                         "busy_poll must be seconds >= 0, got %r" % (busy_poll,))
         _check(lib.sentinel_options_set_busy_poll_us(opts, round(busy_poll * 1e6), byref(err)), err)
+    keepalive = extras["tcp_keepalive"]
+    if keepalive is not None:
+        if isinstance(keepalive, bool) or not isinstance(keepalive, int) or keepalive < 0:
+            raise Error(ErrorKind.INVALID_ARGUMENT,
+                        "tcp_keepalive must be whole seconds >= 0, got %r" % (keepalive,))
+        _check(lib.sentinel_options_set_tcp_keepalive_s(opts, keepalive, byref(err)), err)
     mapper = extras["address_map"]
     if mapper is not None:
         def map_address(host, port, _user, host_out, host_out_len, port_out):

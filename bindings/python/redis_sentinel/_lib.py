@@ -87,6 +87,7 @@ FUNCTIONS = {
     "sentinel_options_set_fence_wait_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
     "sentinel_options_set_sentinel_timeout_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
     "sentinel_options_set_busy_poll_us": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_tcp_keepalive_s": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
     "sentinel_options_set_password": (c_bool, [OptionsPtr, c_char_p, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_options_set_sentinel_password": (c_bool, [OptionsPtr, c_char_p, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_options_set_tls": (c_bool, [OptionsPtr, c_char_p, c_char_p, c_char_p, c_char_p, POINTER(ErrorPtr)]),
