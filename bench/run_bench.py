@@ -69,8 +69,10 @@ def main():
          "%.1f us (redis-py)" % f["PY_GET_US_REDISPY"], "%.2fx faster" % (f["PY_GET_US_REDISPY"] / f["PY_GET_US_RAW_SOCKET"])),
         ("Python: pipelined SET, depth 100", "%.0f/s" % f["PY_PIPE_OPS_OURS"],
          "%.0f/s (redis-py)" % f["PY_PIPE_OPS_REDISPY"], "%.2fx faster" % (f["PY_PIPE_OPS_OURS"] / f["PY_PIPE_OPS_REDISPY"])),
-        ("Idle client, 1 master, pools of 10: threads / RSS", "%d / %d KiB" % (f["THREADS_ADDED_1"], f["RSS_ADDED_KB_1"]), "-", "-"),
-        ("Idle client, 20 masters, pools of 10: threads / RSS", "%d / %d KiB" % (f["THREADS_ADDED_20"], f["RSS_ADDED_KB_20"]), "-", "-"),
+        ("Idle client, 1 master, pools of 10: threads / RSS (of it private: heap, stacks)",
+         "%d / %d KiB (%d KiB)" % (f["THREADS_ADDED_1"], f["RSS_ADDED_KB_1"], f["ANON_ADDED_KB_1"]), "-", "-"),
+        ("Idle client, 20 masters, pools of 10: threads / RSS (of it private: heap, stacks)",
+         "%d / %d KiB (%d KiB)" % (f["THREADS_ADDED_20"], f["RSS_ADDED_KB_20"], f["ANON_ADDED_KB_20"]), "-", "-"),
         ("Threads left after close (1 / 20 masters)", "%d / %d" % (f["THREADS_AFTER_CLOSE_1"], f["THREADS_AFTER_CLOSE_20"]), "-", "-"),
     ]
     print()

@@ -16,12 +16,15 @@ use redis::{RedisResult, Value};
 
 /// Nesting deeper than this is refused, as the redis crate refuses it.
 const MAX_DEPTH: usize = 100;
+/// What a data connection's reader starts with: most replies fit in one read.
 const INITIAL_CAPACITY: usize = 16 * 1024;
 /// A buffer grown past this by a large reply shrinks back once it is drained.
 const KEEP_CAPACITY: usize = 1024 * 1024;
 
 pub(crate) struct ReplyReader {
     buf: Vec<u8>,
+    /// The buffer's size when the reader was made, which it shrinks back to.
+    initial: usize,
     /// Bytes `start..end` are read but not yet returned as replies.
     start: usize,
     end: usize,
@@ -41,8 +44,14 @@ struct Scan {
 
 impl ReplyReader {
     pub fn new() -> Self {
+        Self::with_capacity(INITIAL_CAPACITY)
+    }
+
+    /// A reader whose buffer starts at `capacity` bytes (it grows for larger replies).
+    pub fn with_capacity(capacity: usize) -> Self {
         ReplyReader {
-            buf: vec![0; INITIAL_CAPACITY],
+            buf: vec![0; capacity.max(16)],
+            initial: capacity.max(16),
             start: 0,
             end: 0,
             scan: Scan::default(),
@@ -76,7 +85,7 @@ impl ReplyReader {
         self.end = 0;
         self.scan.pos = 0;
         if self.buf.len() > KEEP_CAPACITY {
-            self.buf = vec![0; INITIAL_CAPACITY];
+            self.buf = vec![0; self.initial];
         }
     }
 
@@ -356,8 +365,8 @@ mod tests {
     #[test]
     fn reads_back_to_back_replies_in_order() {
         let all: Vec<u8> = REPLIES.concat();
-        for chunk in [1, 3, 7, 64, all.len()] {
-            let mut reader = ReplyReader::new();
+        for (chunk, capacity) in [(1, 16), (3, 16), (7, 100), (64, 16), (all.len(), 16 * 1024)] {
+            let mut reader = ReplyReader::with_capacity(capacity);
             let mut stream = Chunked { data: &all, chunk };
             for reply in REPLIES {
                 let expected = redis::parse_redis_value(reply).unwrap();

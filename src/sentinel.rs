@@ -208,6 +208,10 @@ impl Write for Stream {
     }
 }
 
+/// What a sentinel link's reader starts with: sentinels answer in a few hundred bytes, and a
+/// client keeps several links (on several threads) open.
+const SENTINEL_READ_CAPACITY: usize = 1024;
+
 /// One connection to one sentinel, used either for queries or for a subscription.
 pub struct SentinelLink {
     addr: SentinelAddr,
@@ -227,7 +231,7 @@ impl SentinelLink {
         let mut link = SentinelLink {
             addr: addr.clone(),
             stream,
-            replies: ReplyReader::new(),
+            replies: ReplyReader::with_capacity(SENTINEL_READ_CAPACITY),
             timeout,
         };
         if let Some(auth) = auth {
@@ -573,7 +577,7 @@ mod tests {
         let link = SentinelLink {
             addr: SentinelAddr::Unix("test".into()),
             stream: Stream::Unix(ours),
-            replies: ReplyReader::new(),
+            replies: ReplyReader::with_capacity(SENTINEL_READ_CAPACITY),
             timeout: Duration::from_millis(200),
         };
         (link, theirs)
