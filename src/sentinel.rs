@@ -351,13 +351,6 @@ impl SentinelLink {
     }
 }
 
-pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
 /// A link's stream as a reader whose every read ends by `deadline`, so that a reply read
 /// across several reads still waits no longer than it was allowed.
 struct Until<'a> {
