@@ -79,7 +79,7 @@ def _take_reply(reply, err: ErrorPtr) -> Any:
     try:
         r = reply[0]
         if r.type == STRING:  # the common case, without another call
-            return _string_at(r.str, r.len)
+            return r.str[:r.len]
         return _convert(reply)
     finally:
         _reply_free(reply)
@@ -196,7 +196,7 @@ def _convert(ptr) -> Any:
     if t == ARRAY and r.elements >= _FLATTEN_FROM:
         return _convert_flat(ptr)
     if t == STRING:
-        return _string_at(r.str, r.len)
+        return r.str[:r.len]
     if t == INTEGER:
         return r.integer
     if t == STATUS:
@@ -211,7 +211,7 @@ def _convert(ptr) -> Any:
         items = [_convert(elements[i]) for i in range(r.elements)]
         return {_hashable(items[i]): items[i + 1] for i in range(0, len(items), 2)}
     if t == ERROR:
-        text = _string_at(r.str, r.len).decode("utf-8", "replace")
+        text = r.str[:r.len].decode("utf-8", "replace")
         kind = ErrorKind.READONLY if text.startswith("READONLY") else ErrorKind.SERVER
         return Error(kind, text)
     if t == DOUBLE:
@@ -219,13 +219,12 @@ def _convert(ptr) -> Any:
     if t == BOOL:
         return bool(r.integer)
     if t == BIGNUM:
-        return int(_string_at(r.str, r.len))
+        return int(r.str[:r.len])
     if t == VERB:
-        return _string_at(r.str, r.len).decode("utf-8", "replace")
+        return r.str[:r.len].decode("utf-8", "replace")
     raise Error(ErrorKind.INTERNAL, "unknown reply type %d" % t)
 
 
-_string_at = ctypes.string_at
 _FLATTEN_FROM = 8
 _FLAT_NODE = struct.Struct("=iiqdQQ")
 
@@ -278,11 +277,11 @@ def _build_flat(take, blob) -> Any:
 
 def _status(r) -> str:
     if r.len == 2:
-        text = _string_at(r.str, 2)
+        text = r.str[:2]
         if text == b"OK":
             return "OK"
         return text.decode("utf-8", "replace")
-    return _string_at(r.str, r.len).decode("utf-8", "replace")
+    return r.str[:r.len].decode("utf-8", "replace")
 
 
 def _hashable(value):

@@ -8,7 +8,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import POINTER, c_bool, c_char_p, c_double, c_int, c_longlong, c_size_t, c_uint64, c_void_p
+from ctypes import POINTER, c_bool, c_char, c_char_p, c_double, c_int, c_longlong, c_size_t, c_uint64, c_void_p
 
 
 class ClientPtr(c_void_p):
@@ -36,7 +36,7 @@ Reply._fields_ = [
     ("integer", c_longlong),
     ("dval", c_double),
     ("len", c_size_t),
-    ("str", c_void_p),
+    ("str", POINTER(c_char)),  # sliced to bytes (str[:len]) without a foreign call
     ("elements", c_size_t),
     ("element", POINTER(POINTER(Reply))),
 ]
