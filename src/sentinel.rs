@@ -339,14 +339,22 @@ impl SentinelLink {
     }
 
     /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
+    /// A node that refuses ROLE (renamed away, or an ACL user not allowed it) is asked
+    /// `INFO replication` instead.
     pub fn role(&mut self) -> Result<String> {
-        match self.query(&[b"ROLE"])? {
-            Value::Array(items) => items
+        self.send(&[b"ROLE"])?;
+        match self.read_reply(self.timeout)? {
+            Some(Value::Array(items)) => items
                 .first()
                 .and_then(text)
                 .map(str::to_owned)
                 .ok_or_else(|| self.fail("empty ROLE reply")),
-            other => Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
+            Some(Value::ServerError(_)) => {
+                let info = self.query(&[b"INFO", b"replication"])?;
+                parse_info_role(&info).ok_or_else(|| self.fail("INFO replication without a role"))
+            }
+            Some(other) => Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
+            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
         }
     }
 }
@@ -371,11 +379,11 @@ impl Read for Until<'_> {
     }
 }
 
-/// The text of a bulk or simple string.
+/// The text of a bulk, simple or verbatim string.
 fn text(value: &Value) -> Option<&str> {
     match value {
         Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
-        Value::SimpleString(text) => Some(text),
+        Value::SimpleString(text) | Value::VerbatimString { text, .. } => Some(text),
         Value::Okay => Some("OK"),
         _ => None,
     }
@@ -539,6 +547,14 @@ pub fn parse_message(reply: &Value) -> Option<(&str, &str)> {
     }
 }
 
+/// The `role:` line of an `INFO replication` reply: "master" or "slave".
+pub fn parse_info_role(reply: &Value) -> Option<String> {
+    text(reply)?
+        .lines()
+        .find_map(|line| line.strip_prefix("role:"))
+        .map(|role| role.trim().to_owned())
+}
+
 /// The reply of `SENTINEL MASTER`: the address and the configuration epoch that produced it.
 pub fn parse_master_info(reply: &Value) -> Result<(NodeAddr, u64), String> {
     let Value::Array(fields) = reply else {
@@ -636,6 +652,29 @@ mod tests {
         let (mut link, sentinel) = link_pair();
         drop(sentinel);
         assert!(link.read_reply(Duration::from_millis(50)).is_err());
+    }
+
+    #[test]
+    fn role_falls_back_to_info_replication_when_refused() {
+        let (mut link, mut node) = link_pair();
+        node.write_all(b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n")
+            .unwrap();
+        assert_eq!(link.role().unwrap(), "master");
+        let info = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n";
+        let refused = b"-NOPERM this user has no permissions to run the 'role' command\r\n";
+        node.write_all(refused).unwrap();
+        node.write_all(format!("${}\r\n{info}\r\n", info.len()).as_bytes())
+            .unwrap();
+        assert_eq!(link.role().unwrap(), "slave");
+        let mut sent = vec![0u8; 256];
+        let n = std::io::Read::read(&mut node, &mut sent).unwrap();
+        let sent = String::from_utf8_lossy(&sent[..n]);
+        assert!(
+            sent.ends_with("*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n"),
+            "{sent}"
+        );
+        assert_eq!(parse_info_role(&Value::Nil), None);
+        assert_eq!(parse_info_role(&bulk("# Replication\r\n")), None);
     }
 
     #[test]
