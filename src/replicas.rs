@@ -95,7 +95,8 @@ impl ReplicaSet {
                 Err(err) => last_error = Some(err),
             }
         }
-        Err(last_error.expect("at least one replica was tried"))
+        Err(last_error
+            .unwrap_or_else(|| Error::new(ErrorKind::Internal, "no replica was tried (a bug)")))
     }
 
     pub fn shut(&self) {
