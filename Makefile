@@ -33,11 +33,15 @@ header:
 # final check can tell this run's processes from anyone else's.
 TEST_TMP ?= /tmp/rst-$(shell date +%s)-$(shell echo $$PPID)
 
+# The leftover check and the removal run even when a suite fails; the first failure is kept.
 test: deps
 	mkdir -p $(TEST_TMP)
-	TMPDIR=$(TEST_TMP) $(MAKE) --no-print-directory test-rust header-check test-c test-python
-	tests/check_no_leftovers.sh $(TEST_TMP)
-	rm -rf $(TEST_TMP)
+	status=0; \
+	TMPDIR=$(TEST_TMP) $(MAKE) --no-print-directory test-rust header-check test-c test-python \
+	  || status=$$?; \
+	tests/check_no_leftovers.sh $(TEST_TMP) || [ $$status -ne 0 ] || status=1; \
+	rm -rf $(TEST_TMP); \
+	exit $$status
 
 test-rust:
 	$(CARGO) test
