@@ -180,30 +180,49 @@ impl Shared {
     /// Asks every known sentinel where master `index` is and follows the answer with the
     /// highest configuration epoch. With no sentinel reachable, keeps the last known master.
     pub fn reask(&self, index: usize, lift_fence: bool) {
-        let name = self.masters[index].name();
-        let mut best: Option<(NodeAddr, u64)> = None;
+        self.reask_masters(&[index], lift_fence);
+    }
+
+    /// [`Shared::reask`] for every master, over one link per sentinel rather than one per
+    /// master and sentinel.
+    pub fn reask_all(&self) {
+        let all: Vec<usize> = (0..self.masters.len()).collect();
+        self.reask_masters(&all, false);
+    }
+
+    fn reask_masters(&self, indices: &[usize], lift_fence: bool) {
+        let mut best: Vec<Option<(NodeAddr, u64)>> = vec![None; indices.len()];
         for addr in self.watchers.known() {
             let dial = &self.sentinel_dial;
             let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, dial)
             else {
                 continue;
             };
-            if let Ok(Some((found, epoch))) = link.master_info(name) {
-                if best.as_ref().is_none_or(|(_, e)| epoch > *e) {
-                    best = Some((self.config.map_addr(found), epoch));
+            for (&index, best) in indices.iter().zip(best.iter_mut()) {
+                match link.master_info(self.masters[index].name()) {
+                    Ok(Some((found, epoch))) => {
+                        if best.as_ref().is_none_or(|(_, e)| epoch > *e) {
+                            *best = Some((self.config.map_addr(found), epoch));
+                        }
+                    }
+                    Ok(None) => {}
+                    // A query that failed may leave its reply in flight: drop this link.
+                    Err(_) => break,
                 }
             }
         }
-        match best {
-            Some((addr, _)) => {
-                self.config.emit(ClientEvent::MasterResolved {
-                    master: name.to_owned(),
-                    address: addr.clone(),
-                });
-                self.master_named(index, addr, lift_fence)
+        for (&index, best) in indices.iter().zip(best) {
+            match best {
+                Some((addr, _)) => {
+                    self.config.emit(ClientEvent::MasterResolved {
+                        master: self.masters[index].name().to_owned(),
+                        address: addr.clone(),
+                    });
+                    self.master_named(index, addr, lift_fence)
+                }
+                None if lift_fence => self.lift_fence(index),
+                None => {}
             }
-            None if lift_fence => self.lift_fence(index),
-            None => {}
         }
     }
 }

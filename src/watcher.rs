@@ -225,9 +225,7 @@ impl Watcher {
                 }
             }
         }
-        for index in 0..self.shared.masters.len() {
-            self.shared.reask(index, false);
-        }
+        self.shared.reask_all();
     }
 
     fn handle(&self, event: Event) {
