@@ -43,40 +43,65 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Asks the sentinels for the healthy replicas of master `index` and updates its set.
-    pub fn refresh_replicas(&self, index: usize) {
-        let name = self.masters[index].name();
-        let dial = &self.sentinel_dial;
-        let mut healthy = None;
+    /// Asks the sentinels for the healthy replicas of each master in `indices` and updates
+    /// their sets, over one link per sentinel until every master has an answer.
+    pub fn refresh_replicas(&self, indices: &[usize]) {
+        let mut healthy: Vec<Option<Vec<NodeAddr>>> = vec![None; indices.len()];
         for addr in self.watchers.known() {
+            if healthy.iter().all(Option::is_some) {
+                break;
+            }
+            let dial = &self.sentinel_dial;
             let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, dial)
             else {
                 continue;
             };
-            if let Ok(found) = link.healthy_replicas(name) {
-                healthy = Some(found.into_iter().map(|a| self.config.map_addr(a)).collect());
-                break;
+            for (&index, healthy) in indices.iter().zip(healthy.iter_mut()) {
+                if healthy.is_some() {
+                    continue;
+                }
+                match link.healthy_replicas(self.masters[index].name()) {
+                    Ok(Some(found)) => {
+                        *healthy =
+                            Some(found.into_iter().map(|a| self.config.map_addr(a)).collect())
+                    }
+                    Ok(None) => {}
+                    // A query that failed may leave its reply in flight: drop this link.
+                    Err(_) => break,
+                }
             }
         }
-        let threads = self
-            .threads
+        let threads = self.connect_threads();
+        for (&index, healthy) in indices.iter().zip(healthy) {
+            match (healthy, &threads) {
+                (Some(healthy), Some(threads)) => {
+                    let make = || {
+                        Master::new(
+                            self.masters[index].name().to_owned(),
+                            self.sentinels_up.clone(),
+                            self.wake.clone(),
+                        )
+                    };
+                    self.replicas[index].update(
+                        healthy,
+                        make,
+                        &self.config,
+                        &self.data_dial,
+                        threads,
+                    );
+                }
+                // No sentinel answered: try again on the driver's next round.
+                _ => self.replicas[index].stale.store(true, Ordering::Release),
+            }
+        }
+    }
+
+    /// The threads that open data connections; `None` once the client is closing.
+    fn connect_threads(&self) -> Option<Arc<ScheduledThreadPool>> {
+        self.threads
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        match (healthy, threads) {
-            (Some(healthy), Some(threads)) => {
-                let make = || {
-                    Master::new(
-                        name.to_owned(),
-                        self.sentinels_up.clone(),
-                        self.wake.clone(),
-                    )
-                };
-                self.replicas[index].update(healthy, make, &self.config, &self.data_dial, &threads);
-            }
-            // No sentinel answered: try again on the driver's next round.
-            _ => self.replicas[index].stale.store(true, Ordering::Release),
-        }
+            .clone()
     }
 
     /// Marks the replica set of `index` for a refresh by the failover driver.
@@ -94,12 +119,7 @@ impl Shared {
         if self.stop.is_stopped() {
             return;
         }
-        let threads = self
-            .threads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let Some(threads) = threads else {
+        let Some(threads) = self.connect_threads() else {
             return;
         };
         let master = &self.masters[index];
@@ -246,10 +266,11 @@ impl Client {
             shared.watchers.add(&shared, SentinelAddr::Tcp(addr));
         }
         // Replica sets are known before the first get_replica; later the driver keeps them.
-        for (index, set) in shared.replicas.iter().enumerate() {
+        for set in &shared.replicas {
             set.stale.store(false, Ordering::Release);
-            shared.refresh_replicas(index);
         }
+        let all: Vec<usize> = (0..shared.replicas.len()).collect();
+        shared.refresh_replicas(&all);
         Ok(Client {
             shared,
             closed: AtomicBool::new(false),

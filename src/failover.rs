@@ -241,6 +241,7 @@ pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
     let mut last_reask: Vec<Option<Instant>> = vec![None; count];
     while !shared.stop.is_stopped() {
         let mut fenced_any = false;
+        let mut stale_replicas = Vec::new();
         for (index, last_reask) in last_reask.iter_mut().enumerate() {
             let fence = shared.fences()[index].clone();
             if let Some(fence) = fence {
@@ -252,7 +253,7 @@ pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
                 }
             }
             if shared.replicas[index].stale.swap(false, Ordering::AcqRel) {
-                shared.refresh_replicas(index);
+                stale_replicas.push(index);
             }
             let master = &shared.masters[index].shared;
             let due = last_reask.is_none_or(|at| at.elapsed() >= REASK_INTERVAL);
@@ -260,6 +261,9 @@ pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
                 *last_reask = Some(Instant::now());
                 shared.reask(index, false);
             }
+        }
+        if !stale_replicas.is_empty() {
+            shared.refresh_replicas(&stale_replicas);
         }
         if !fenced_any {
             probes.clear();

@@ -312,10 +312,17 @@ impl SentinelLink {
         parse_master_addr(&reply).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
     }
 
-    /// `SENTINEL REPLICAS`: the healthy replicas of `name`.
-    pub fn healthy_replicas(&mut self, name: &str) -> Result<Vec<NodeAddr>> {
-        let reply = self.query(&[b"SENTINEL", b"replicas", name.as_bytes()])?;
-        parse_healthy_replicas(&reply).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+    /// `SENTINEL REPLICAS`: the healthy replicas of `name`; `None` when the sentinel answers
+    /// with an error (it does not monitor `name`), which leaves the link usable.
+    pub fn healthy_replicas(&mut self, name: &str) -> Result<Option<Vec<NodeAddr>>> {
+        self.send(&[b"SENTINEL", b"replicas", name.as_bytes()])?;
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(_)) => Ok(None),
+            Some(reply) => parse_healthy_replicas(&reply)
+                .map(Some)
+                .map_err(|why| self.fail(format!("master \"{name}\": {why}"))),
+            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
+        }
     }
 
     /// `SENTINEL SENTINELS`: the other sentinels watching `name`.
