@@ -312,13 +312,24 @@ impl SentinelLink {
         parse_master_addr(&reply).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
     }
 
-    /// `SENTINEL REPLICAS`: the healthy replicas of `name`; `None` when the sentinel answers
-    /// with an error (it does not monitor `name`), which leaves the link usable.
+    /// `SENTINEL REPLICAS`: the healthy replicas of `name`; `None` when `name` is not monitored.
     pub fn healthy_replicas(&mut self, name: &str) -> Result<Option<Vec<NodeAddr>>> {
-        self.send(&[b"SENTINEL", b"replicas", name.as_bytes()])?;
+        self.ask_about(b"replicas", name, parse_healthy_replicas)
+    }
+
+    /// Sends `SENTINEL <subcommand> <name>` and parses the reply. `None` when the sentinel
+    /// answers with an error (it does not monitor `name`), which leaves the link usable; an
+    /// `Err` may leave a reply in flight, so the link is not for further queries.
+    fn ask_about<T>(
+        &mut self,
+        subcommand: &[u8],
+        name: &str,
+        parse: fn(&Value) -> Result<T, String>,
+    ) -> Result<Option<T>> {
+        self.send(&[b"SENTINEL", subcommand, name.as_bytes()])?;
         match self.read_reply(self.timeout)? {
             Some(Value::ServerError(_)) => Ok(None),
-            Some(reply) => parse_healthy_replicas(&reply)
+            Some(reply) => parse(&reply)
                 .map(Some)
                 .map_err(|why| self.fail(format!("master \"{name}\": {why}"))),
             None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
@@ -335,14 +346,7 @@ impl SentinelLink {
 impl SentinelLink {
     /// `SENTINEL MASTER`: address and config epoch; `None` when `name` is not monitored.
     pub fn master_info(&mut self, name: &str) -> Result<Option<(NodeAddr, u64)>> {
-        self.send(&[b"SENTINEL", b"master", name.as_bytes()])?;
-        match self.read_reply(self.timeout)? {
-            Some(Value::ServerError(_)) => Ok(None),
-            Some(reply) => parse_master_info(&reply)
-                .map(Some)
-                .map_err(|why| self.fail(format!("master \"{name}\": {why}"))),
-            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
-        }
+        self.ask_about(b"master", name, parse_master_info)
     }
 
     /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
