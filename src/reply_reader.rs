@@ -194,8 +194,31 @@ fn line_at(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     Some((line, pos + 1 + newline + 1))
 }
 
+/// A RESP integer: an optional `-` and decimal digits, nothing else. Anything odd (and
+/// i64::MIN) is None, and the element goes to the redis crate's parser instead.
 fn parse_int(line: &[u8]) -> Option<i64> {
-    std::str::from_utf8(line).ok()?.trim().parse().ok()
+    let (negative, digits) = match line {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, line),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(i64::from(byte - b'0'))?;
+    }
+    Some(if negative { -n } else { n })
+}
+
+/// A bulk string's bytes with room for one more: the C reply appends its NUL in place.
+fn bulk_string(bytes: &[u8]) -> Vec<u8> {
+    let mut owned = Vec::with_capacity(bytes.len() + 1);
+    owned.extend_from_slice(bytes);
+    owned
 }
 
 fn protocol_error(what: &str) -> io::Error {
@@ -238,7 +261,7 @@ fn build(data: &[u8], at: &mut usize) -> RedisResult<Value> {
             Some(n) => {
                 let end = next + n as usize;
                 *at = end + 2;
-                Some(Value::BulkString(data[next..end].to_vec()))
+                Some(Value::BulkString(bulk_string(&data[next..end])))
             }
             None => None,
         },
@@ -319,6 +342,9 @@ mod tests {
         b"-READONLY You can't write against a read only replica.\r\n",
         b":0\r\n",
         b":-42\r\n",
+        b":9223372036854775807\r\n",
+        b":-9223372036854775808\r\n",
+        b"*2\r\n:+7\r\n: 8\r\n",
         b"$5\r\nhello\r\n",
         b"$0\r\n\r\n",
         b"$-1\r\n",

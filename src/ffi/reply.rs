@@ -62,10 +62,17 @@ impl sentinel_reply {
     fn with_bytes(kind: sentinel_reply_type, bytes: &[u8]) -> sentinel_reply {
         let mut owned = Vec::with_capacity(bytes.len() + 1);
         owned.extend_from_slice(bytes);
-        owned.push(0);
-        let text: Box<[u8]> = owned.into_boxed_slice();
+        Self::with_owned(kind, owned)
+    }
+
+    /// Takes `bytes` as the node's string, NUL added. The reply reader leaves room for the
+    /// NUL in bulk strings, so the common reply moves here without a second allocation.
+    fn with_owned(kind: sentinel_reply_type, mut bytes: Vec<u8>) -> sentinel_reply {
+        let len = bytes.len();
+        bytes.push(0);
+        let text: Box<[u8]> = bytes.into_boxed_slice();
         sentinel_reply {
-            len: bytes.len(),
+            len,
             str: Box::into_raw(text).cast(),
             ..Self::node(kind)
         }
@@ -90,7 +97,7 @@ impl sentinel_reply {
                 integer: n,
                 ..Self::node(SENTINEL_REPLY_INTEGER)
             },
-            Value::BulkString(bytes) => Self::with_bytes(SENTINEL_REPLY_STRING, &bytes),
+            Value::BulkString(bytes) => Self::with_owned(SENTINEL_REPLY_STRING, bytes),
             Value::SimpleString(text) => Self::with_bytes(SENTINEL_REPLY_STATUS, text.as_bytes()),
             Value::Okay => Self::with_bytes(SENTINEL_REPLY_STATUS, b"OK"),
             Value::Array(items) => Self::with_children(SENTINEL_REPLY_ARRAY, items.into_iter()),
@@ -114,7 +121,7 @@ impl sentinel_reply {
             Value::VerbatimString { text, .. } => {
                 Self::with_bytes(SENTINEL_REPLY_VERB, text.as_bytes())
             }
-            Value::BigNumber(digits) => Self::with_bytes(SENTINEL_REPLY_BIGNUM, &digits),
+            Value::BigNumber(digits) => Self::with_owned(SENTINEL_REPLY_BIGNUM, digits),
             Value::Push { kind, data } => {
                 let head = Value::BulkString(kind.to_string().into_bytes());
                 let all = std::iter::once(head).chain(data).collect::<Vec<_>>();

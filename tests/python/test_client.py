@@ -27,6 +27,19 @@ def test_every_header_function_is_declared():
     assert declared == set(FUNCTIONS)
 
 
+def test_unchecked_handles_keep_return_types_and_still_check_names(client):
+    from redis_sentinel import _lib
+    for name, func in _lib.unchecked(_lib.lib).items():
+        assert func.argtypes is None and func.restype is FUNCTIONS[name][0], name
+        assert getattr(_lib.lib, name).argtypes == FUNCTIONS[name][1], name
+    for call in (lambda: client.execute(b"a", "PING"), lambda: client.get_master(None),
+                 lambda: client.master(7).__enter__()):
+        with pytest.raises(Error) as info:
+            call()
+        assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+        assert "master name must be str" in str(info.value)
+
+
 def test_version():
     assert re.fullmatch(r"\d+\.\d+\.\d+", redis_sentinel.version())
 
@@ -201,7 +214,8 @@ def test_calls_after_close_raise_closed(topo):
     client.close()
     for call in (lambda: client.get_master("a"), lambda: conn.cmd("PING"),
                  lambda: client.put_master("a", conn),
-                 lambda: client.carefully_put_master("a", conn, None)):
+                 lambda: client.carefully_put_master("a", conn, None),
+                 lambda: client.execute("a", "PING"), lambda: client.master("a").__enter__()):
         with pytest.raises(Error) as info:
             call()
         assert info.value.kind == ErrorKind.CLOSED

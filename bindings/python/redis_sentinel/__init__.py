@@ -117,8 +117,13 @@ def _encode(arg: Arg) -> bytes:
 _CACHED = 16
 _ARGV_TYPES = [c_char_p * n for n in range(_CACHED)]
 _LEN_TYPES = [c_size_t * n for n in range(_CACHED)]
-_command_argv = lib.sentinel_command_argv
-_master_command_argv = lib.sentinel_master_command_argv
+_SIZES = tuple(c_size_t(n) for n in range(_CACHED))  # argc for the unchecked calls
+_UNCHECKED = _lib.unchecked(lib)
+_command_argv = _UNCHECKED["sentinel_command_argv"]
+_master_command_argv = _UNCHECKED["sentinel_master_command_argv"]
+_reply_free = _UNCHECKED["sentinel_reply_free"]
+_get_master = _UNCHECKED["sentinel_get_master"]
+_put_master = _UNCHECKED["sentinel_put_master"]
 _CLOSE_LOCK = threading.Lock()
 _LIVE_CLIENTS: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
@@ -157,25 +162,33 @@ def _packed_argv(flat):
     return argv, argvlen, (joined, lens, starts)
 
 
+def _scratch():
+    """The calling thread's argv and argvlen arrays and error slot (with a reference to it),
+    reused by every call: each native call copies what it needs before returning, and an error
+    is taken (and the slot cleared) before the thread's next call. Not re-entrant, and need not
+    be: native callbacks (events, address map) run on the client's own threads, never inside a
+    caller's call."""
+    try:
+        return _SCRATCH.arrays
+    except AttributeError:
+        err = ErrorPtr()
+        _SCRATCH.arrays = (_ARGV_TYPES[_CACHED - 1](), _LEN_TYPES[_CACHED - 1](), err, byref(err))
+        return _SCRATCH.arrays
+
+
 def _argv(args):
-    """ctypes argv and argvlen arrays for one command, its argc, and an error slot with a
-    reference to it for the native call. Short commands reuse arrays and a slot kept per thread:
-    each native call copies what it needs before returning, and an error is taken (and the slot
-    cleared) before the thread's next call. Not re-entrant, and need not be: native callbacks
-    (events, address map) run on the client's own threads, never inside a caller's call."""
+    """ctypes argv and argvlen arrays for one command, its argc (a c_size_t, as the unchecked
+    calls need), and an error slot with a reference to it for the native call. Short commands
+    use the thread's scratch arrays (see _scratch)."""
     n = len(args)
     if not n:
         raise Error(ErrorKind.INVALID_ARGUMENT, "a command needs at least one argument")
     if n >= _CACHED:
         encoded = [a if type(a) is bytes else _encode(a) for a in args]
         err = ErrorPtr()
-        return (c_char_p * n)(*encoded), (c_size_t * n)(*map(len, encoded)), n, err, byref(err)
-    try:
-        argv, argvlen, err, err_ref = _SCRATCH.arrays
-    except AttributeError:
-        err = ErrorPtr()
-        argv, argvlen, err, err_ref = _SCRATCH.arrays = (
-            _ARGV_TYPES[_CACHED - 1](), _LEN_TYPES[_CACHED - 1](), err, byref(err))
+        return ((c_char_p * n)(*encoded), (c_size_t * n)(*map(len, encoded)), c_size_t(n), err,
+                byref(err))
+    argv, argvlen, err, err_ref = _scratch()
     i = 0
     for a in args:
         if type(a) is not bytes:
@@ -183,8 +196,7 @@ def _argv(args):
         argv[i] = a
         argvlen[i] = len(a)
         i += 1
-    return argv, argvlen, n, err, err_ref
-_reply_free = lib.sentinel_reply_free
+    return argv, argvlen, _SIZES[n], err, err_ref
 
 STRING, ARRAY, INTEGER, NIL, STATUS, ERROR, DOUBLE, BOOL, MAP, SET, PUSH, BIGNUM, VERB = (
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14)
@@ -404,15 +416,25 @@ class Client:
     def _enter(self):
         self._inflight.append(1)
         if self._closed or self._forked:
-            self._inflight.pop()
-            if self._closed:
-                raise _closed()
-            self._reopen_after_fork()
-            return self._enter()
+            try:
+                return self._reenter()
+            except BaseException:
+                self._inflight.pop()
+                raise
         return self._ptr
 
     def _leave(self):
         self._inflight.pop()
+
+    def _reenter(self):
+        """_enter's slow half, for a caller that registered itself already: raises if the
+        client is closed, reopens it in a forked child."""
+        if self._closed:
+            raise _closed()
+        self._reopen_after_fork()
+        if self._closed:
+            raise _closed()
+        return self._ptr
 
     @property
     def closed(self) -> bool:
@@ -420,7 +442,7 @@ class Client:
 
     def get_master(self, name: str) -> "Conn":
         """Checks out a connection to the current master of ``name``."""
-        return self._checkout(lib.sentinel_get_master, name)
+        return self._checkout(_get_master, name)
 
     def get_replica(self, name: str) -> "Conn":
         """Checks out a connection to a healthy replica of ``name`` (round-robin). Put it
@@ -430,14 +452,14 @@ class Client:
     def replica(self, name: str) -> "_Checkout":
         """``with client.replica("name") as conn:`` checks out a replica conn and carefully
         puts it back when the block ends."""
-        return _Checkout(self, name, self.get_replica)
+        return _Checkout(self, name, lib.sentinel_get_replica)
 
     def _checkout(self, native, name: str) -> "Conn":
-        encoded = _name(name)
+        encoded = name.encode() if type(name) is str else _name(name)
+        err, err_ref = _scratch()[2:]
         ptr = self._enter()
         try:
-            err = ErrorPtr()
-            conn = native(ptr, encoded, byref(err))
+            conn = native(ptr, encoded, err_ref)
             if not conn:
                 raise _take_error(err)
             return Conn(self, name, conn, self._epoch)
@@ -460,20 +482,22 @@ class Client:
                 return  # already put back, or checked out before a fork: not ours to touch
             if err is not None and not (isinstance(err, Error) and err.kind in _HARMLESS):
                 lib.sentinel_conn_mark_broken(handle)
-            lib.sentinel_put_master(ptr, None, handle)
+            _put_master(ptr, None, handle)
         finally:
             self._leave()
 
     def execute(self, name: str, *args: Arg) -> Any:
         """Runs one command on the current master of ``name`` in a single native call:
         checks out a connection, runs the command, and carefully puts the connection back."""
-        argv, argvlen, n, err, err_ref = _argv(args)
-        encoded = _name(name)
-        ptr = self._enter()
+        argv, argvlen, argc, err, err_ref = _argv(args)
+        encoded = name.encode() if type(name) is str else _name(name)
+        inflight = self._inflight  # _enter and _leave, inline: this is the hottest path
+        inflight.append(1)
         try:
-            reply = _master_command_argv(ptr, encoded, n, argv, argvlen, err_ref)
+            ptr = self._ptr if not (self._closed or self._forked) else self._reenter()
+            reply = _master_command_argv(ptr, encoded, argc, argv, argvlen, err_ref)
         finally:
-            self._leave()
+            inflight.pop()
         return _take_reply(reply, err)
 
     def stats(self, name: str) -> Dict[str, Any]:
@@ -560,14 +584,13 @@ def _options(sentinels, timeouts):
 class _Checkout:
     """The context manager of Client.master (a class: cheaper than a generator)."""
 
-    __slots__ = ("client", "name", "conn", "checkout")
+    __slots__ = ("client", "name", "conn", "native")
 
-    def __init__(self, client: Client, name: str, checkout=None):
-        self.client, self.name, self.conn = client, name, None
-        self.checkout = checkout or client.get_master
+    def __init__(self, client: Client, name: str, native=_get_master):
+        self.client, self.name, self.conn, self.native = client, name, None, native
 
     def __enter__(self) -> "Conn":
-        self.conn = self.checkout(self.name)
+        self.conn = self.client._checkout(self.native, self.name)
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -710,14 +733,14 @@ class Conn:
 
     def cmd(self, *args: Arg) -> Any:
         """Runs one command and returns its reply as Python values."""
-        argv, argvlen, n, err, err_ref = _argv(args)
+        argv, argvlen, argc, err, err_ref = _argv(args)
         client = self._client
         client._enter()
         try:
             handle = self._ptr
             if handle is None or self._epoch != client._epoch:
                 raise self._unusable()
-            reply = _command_argv(handle, n, argv, argvlen, err_ref)
+            reply = _command_argv(handle, argc, argv, argvlen, err_ref)
         finally:
             client._leave()
         return _take_reply(reply, err)

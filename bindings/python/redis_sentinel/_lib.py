@@ -160,4 +160,30 @@ def _declare(lib):
     return lib
 
 
+# The calls every command makes, declared a second time with restype but without argtypes.
+# With argtypes, ctypes calls a Python-level from_param for each argument of each call; on the
+# benchmark VM that was 3-5 us of CPU per command, more than all our native code. The binding
+# passes these handles only what ctypes hands over unconverted: pointer objects (ClientPtr,
+# ConnPtr, ReplyPtr), bytes, ctypes arrays, byref() and c_size_t. Never a plain int: ctypes
+# would pass it as a C int.
+UNCHECKED = ("sentinel_master_command_argv", "sentinel_command_argv", "sentinel_get_master",
+             "sentinel_put_master")
+# Freeing a reply only frees memory: it keeps the GIL rather than drop and take it back.
+UNCHECKED_HOLDING_GIL = ("sentinel_reply_free",)
+
+
+def unchecked(library):
+    """Fresh function objects for UNCHECKED and UNCHECKED_HOLDING_GIL, as a dict by name
+    (``library[name]`` never returns the cached, checked one, so both kinds exist side by
+    side; the PyDLL shares the CDLL's handle)."""
+    holding_gil = ctypes.PyDLL(library._name, handle=library._handle)
+    handles = {}
+    for source, names in ((library, UNCHECKED), (holding_gil, UNCHECKED_HOLDING_GIL)):
+        for name in names:
+            func = source[name]
+            func.restype = FUNCTIONS[name][0]
+            handles[name] = func
+    return handles
+
+
 lib = load()
