@@ -666,7 +666,8 @@ bool sentinel_options_add_sentinel(struct sentinel_options *opts,
                                    struct sentinel_error **err);
 
 /*
- Bound on opening a data connection (TCP connect plus handshake). Default 1000 ms.
+ Bound on opening a data connection (name lookup, TCP connect and handshake). Default
+ 1000 ms.
  Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
 
  # Safety

@@ -106,7 +106,7 @@ pub struct Config {
     pub masters: Vec<String>,
     /// Most connections per master.
     pub pool_size: u32,
-    /// Bound on opening a data connection (TCP connect plus handshake). Default 1 s.
+    /// Bound on opening a data connection (name lookup, TCP connect and handshake). Default 1 s.
     pub connect_timeout: Duration,
     /// Bound on reading one reply from a data node. Default 3 s.
     pub read_timeout: Duration,

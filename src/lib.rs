@@ -32,6 +32,7 @@ mod failover;
 pub mod pool;
 mod replicas;
 mod reply_reader;
+mod resolve;
 pub mod resp;
 pub mod sentinel;
 mod tls;

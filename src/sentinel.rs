@@ -3,7 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use crate::config::{Credentials, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pool::server_error_text;
 use crate::reply_reader::ReplyReader;
+use crate::resolve::resolve;
 use crate::resp::encode_command;
 use crate::tls::{Dial, TlsLink};
 
@@ -56,15 +57,27 @@ impl Stream {
     }
 
     /// TCP (with TCP_NODELAY, and keepalive as `dial` says) to the first address of `node`
-    /// that answers within `timeout`, wrapped in TLS when `dial` says so.
+    /// that answers, wrapped in TLS when `dial` says so. The name lookup and every address
+    /// tried share the one `timeout`.
     pub(crate) fn connect_tcp(
         node: &NodeAddr,
         timeout: Duration,
         dial: &Dial,
     ) -> io::Result<Stream> {
+        let deadline = Instant::now() + timeout;
         let mut last_err = io::Error::new(io::ErrorKind::NotFound, "host has no address");
-        for sock_addr in (node.host.as_str(), node.port).to_socket_addrs()? {
-            match TcpStream::connect_timeout(&sock_addr, timeout) {
+        for sock_addr in resolve(&node.host, node.port, deadline)? {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no address of {} answered within the connect timeout",
+                        node.host
+                    ),
+                ));
+            }
+            match TcpStream::connect_timeout(&sock_addr, left) {
                 Ok(tcp) => {
                     tcp.set_nodelay(true)?;
                     keep_alive(&tcp, dial.keepalive)?;

@@ -116,7 +116,8 @@ unsafe fn set_millis(
     }
 }
 
-/// Bound on opening a data connection (TCP connect plus handshake). Default 1000 ms.
+/// Bound on opening a data connection (name lookup, TCP connect and handshake). Default
+/// 1000 ms.
 /// Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
 ///
 /// # Safety

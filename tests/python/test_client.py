@@ -238,6 +238,15 @@ def test_unix_socket(topo):
             assert conn.cmd("ROLE")[0] == b"master"
 
 
+def test_sentinel_given_by_host_name(topo):
+    port = topo.sentinel_addr.rsplit(":", 1)[1]
+    with redis_sentinel.Client("tcp", "localhost:" + port, names=["a"]) as client:
+        assert client.execute("a", "PING") == "PONG"
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client("tcp", "no-such-host.invalid:" + port, names=["a"])
+    assert "no-such-host.invalid" in str(info.value)
+
+
 def test_forced_failover_followed(failover_topo):
     topo = failover_topo
     with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=4, names=["mymaster"]) as client:
