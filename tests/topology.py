@@ -221,7 +221,7 @@ class Topology:
     def __init__(self, base_dir, names=("mymaster",), replicas=2, sentinels=3, quorum=None,
                  down_after_ms=1000, failover_timeout_ms=3000, replica_priority=None,
                  unpromotable=False, password=None, acl_user=None, sentinel_password=None,
-                 tls_dir=None):
+                 tls_dir=None, hostnames=False):
         self.base = os.path.abspath(base_dir)
         self.names = list(names)
         self.n_replicas = replicas
@@ -237,6 +237,12 @@ class Topology:
         self.password, self.acl_user, self.sentinel_password = password, acl_user, sentinel_password
         # With a directory from make_certs: every server speaks TLS only (plaintext port 0).
         self.tls_dir = tls_dir
+        # Every node is known by the name "localhost", not an IP: replicas announce it and
+        # sentinels report it (resolve-hostnames, announce-hostnames), as in Kubernetes.
+        self.hostnames = hostnames
+        self.host = "localhost" if hostnames else "127.0.0.1"
+        # "localhost" may resolve to ::1 first: listen there too where the machine has it.
+        self._bind = "127.0.0.1 -::1" if hostnames else "127.0.0.1"
         self.ssl = None
         if tls_dir:
             import ssl
@@ -277,12 +283,14 @@ class Topology:
         port = free_port()
         server = Server("redis", "%s-%s" % (name, role), port, self._server_dir("%s-%s" % (name, role)))
         conf = [
-            "port %d" % port, "bind 127.0.0.1", "dir %s" % server.dir,
+            "port %d" % port, "bind %s" % self._bind, "dir %s" % server.dir,
             "pidfile %s" % server.pidfile, "daemonize yes", "logfile %s/redis.log" % server.dir,
             'save ""', "appendonly no", "protected-mode no",
         ]
+        if self.hostnames:
+            conf.append("replica-announce-ip localhost")
         if master_port:
-            conf.append("replicaof 127.0.0.1 %d" % master_port)
+            conf.append("replicaof %s %d" % (self.host, master_port))
             if self.replica_priority is not None:
                 conf.append("replica-priority %d" % self.replica_priority)
             if self.unpromotable:
@@ -308,13 +316,17 @@ class Topology:
         port = free_port()
         server = Server("sentinel", "sentinel%d" % i, port, self._server_dir("sentinel%d" % i))
         conf = [
-            "port %d" % port, "bind 127.0.0.1", "dir %s" % server.dir,
+            "port %d" % port, "bind %s" % self._bind, "dir %s" % server.dir,
             "pidfile %s" % server.pidfile, "daemonize yes", "logfile %s/sentinel.log" % server.dir,
             "protected-mode no", "unixsocket %s/sentinel.sock" % server.dir,
         ]
+        if self.hostnames:
+            conf += ["sentinel resolve-hostnames yes", "sentinel announce-hostnames yes",
+                     "sentinel announce-ip localhost"]
         for name in self.names:
             conf += [
-                "sentinel monitor %s 127.0.0.1 %d %d" % (name, self.masters[name].port, self.quorum),
+                "sentinel monitor %s %s %d %d" % (name, self.host, self.masters[name].port,
+                                                  self.quorum),
                 "sentinel down-after-milliseconds %s %d" % (name, self.down_after_ms),
                 "sentinel failover-timeout %s %d" % (name, self.failover_timeout_ms),
                 "sentinel parallel-syncs %s 2" % name,

@@ -34,6 +34,12 @@ def failover_topo(request):
     return _topology(request, names=("mymaster",), replicas=2, sentinels=3)
 
 
+@pytest.fixture
+def hostname_topo(request):
+    """Like failover_topo, but every node is known by the name "localhost", never an IP."""
+    return _topology(request, names=("mymaster",), replicas=2, sentinels=3, hostnames=True)
+
+
 @pytest.fixture(scope="session")
 def auth_topo(request):
     """Data nodes with requirepass and an ACL user; a sentinel with requirepass."""

@@ -154,6 +154,50 @@ def test_events_and_stats_through_a_failover(failover_topo):
     assert switched[0]["new_address"] == "127.0.0.1:%d" % new
 
 
+def test_nodes_known_by_host_name_through_a_failover(hostname_topo):
+    """Sentinels that report host names (announce-hostnames, as on Kubernetes): every address
+    is looked up, and a failover is followed by name without losing an acknowledged write."""
+    topo = hostname_topo
+    events = []
+    port = topo.sentinels[0].port
+    with redis_sentinel.Client("tcp", "localhost:%d" % port, names=["mymaster"], pool_size=4,
+                               on_event=events.append) as client:
+        assert client.stats("mymaster")["address"] == "localhost:%d" % topo.masters["mymaster"].port
+        acked, stop = [], threading.Event()
+
+        def writer():
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    client.execute("mymaster", "RPUSH", "by-name", i)
+                    acked.append(i)
+                except Error:
+                    pass  # not acknowledged: the client may refuse a write while fenced
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            time.sleep(0.3)
+            old, new = topo.failover("mymaster")
+            deadline = time.monotonic() + 10
+            while client.stats("mymaster")["address"] != "localhost:%d" % new:
+                assert time.monotonic() < deadline, "client did not follow the failover"
+                time.sleep(0.01)
+            written = len(acked)
+            deadline = time.monotonic() + 10
+            while len(acked) < written + 100:
+                assert time.monotonic() < deadline, "no writes after the switch"
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            thread.join()
+    stored = {int(x) for x in topo.cmd(new, "LRANGE", "by-name", 0, -1)}
+    assert [i for i in acked if i not in stored] == []
+    assert {e["sentinel"] for e in events if e["kind"] == "sentinel_up"} == {
+        "localhost:%d" % s.port for s in topo.sentinels}
+
+
 def replica_ports(client, picks):
     """The ports `picks` replica checkouts landed on (None for a failed checkout)."""
     ports = set()
