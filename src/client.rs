@@ -200,6 +200,7 @@ impl Client {
             }
             other_sentinels.extend(
                 link.other_sentinels(name)?
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|a| config.map_addr(a)),
             );

@@ -349,10 +349,10 @@ impl SentinelLink {
         }
     }
 
-    /// `SENTINEL SENTINELS`: the other sentinels watching `name`.
-    pub fn other_sentinels(&mut self, name: &str) -> Result<Vec<NodeAddr>> {
-        let reply = self.query(&[b"SENTINEL", b"sentinels", name.as_bytes()])?;
-        parse_sentinels(&reply).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+    /// `SENTINEL SENTINELS`: the other sentinels watching `name`; `None` when `name` is not
+    /// monitored.
+    pub fn other_sentinels(&mut self, name: &str) -> Result<Option<Vec<NodeAddr>>> {
+        self.ask_about(b"sentinels", name, parse_sentinels)
     }
 }
 
@@ -671,6 +671,11 @@ mod tests {
         assert!(err.to_string().contains("ERR no such master"), "{err}");
         sentinel.write_all(b"-ERR unknown\r\n").unwrap();
         assert_eq!(link.master_info("x").unwrap(), None);
+        sentinel
+            .write_all(b"-ERR No such master with that name\r\n*0\r\n")
+            .unwrap();
+        assert_eq!(link.other_sentinels("x").unwrap(), None);
+        assert_eq!(link.other_sentinels("y").unwrap(), Some(vec![]));
         sentinel.write_all(b"?\r\n").unwrap();
         assert!(link.query(&[b"PING"]).unwrap_err().is_sentinel());
         let (mut link, sentinel) = link_pair();

@@ -215,13 +215,17 @@ impl Watcher {
         let config = &self.shared.config;
         let dial = &self.shared.sentinel_dial;
         if let Ok(mut link) = SentinelLink::connect(&self.addr, config.sentinel_timeout, dial) {
-            for index in 0..self.shared.masters.len() {
-                let name = self.shared.masters[index].name().to_owned();
-                if let Ok(others) = link.other_sentinels(&name) {
-                    for other in others {
-                        let other = SentinelAddr::Tcp(config.map_addr(other));
-                        self.shared.watchers.add(&self.shared, other);
+            for master in self.shared.masters.iter() {
+                match link.other_sentinels(master.name()) {
+                    Ok(Some(others)) => {
+                        for other in others {
+                            let other = SentinelAddr::Tcp(config.map_addr(other));
+                            self.shared.watchers.add(&self.shared, other);
+                        }
                     }
+                    Ok(None) => {} // not monitored by this sentinel
+                    // A query that failed may leave its reply in flight: drop this link.
+                    Err(_) => break,
                 }
             }
         }
