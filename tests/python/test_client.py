@@ -50,6 +50,7 @@ def test_version():
     (dict(pool_size=0), "pool size"),
     (dict(names=[]), "names"),
     (dict(names=[1]), "names"),
+    (dict(names="a"), "did you mean ['a']"),
     (dict(pool_size="x"), "pool_size"),
 ])
 def test_bad_arguments(topo, kwargs, text):

@@ -350,6 +350,10 @@ class Client:
         self._closed = False
         # One entry per native call in flight: deque.append/pop are atomic, cheaper than a lock.
         self._inflight: "collections.deque[int]" = collections.deque()
+        if isinstance(names, (str, bytes)):
+            raise Error(ErrorKind.INVALID_ARGUMENT,
+                        "names must be a list of master names, got %r (did you mean [%r]?)"
+                        % (names, names))
         names = list(names)
         if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
             raise Error(ErrorKind.INVALID_ARGUMENT, "pool_size must be a positive int, got %r" % (pool_size,))
