@@ -208,28 +208,41 @@ impl Watcher {
         Ok(())
     }
 
-    /// Learns the other sentinels from this one, then re-asks every sentinel where each master
-    /// is (events may have been missed while this link was down; the answer with the highest
-    /// config epoch wins, so one stale sentinel cannot move the client).
+    /// Learns the other sentinels from this one, then checks that it names the master the
+    /// client follows for every name: events may have been missed while this link was down.
+    /// When it names another (or cannot say), every sentinel is re-asked and the answer with
+    /// the highest config epoch wins, so one stale sentinel cannot move the client. When it
+    /// agrees, this sentinel knows of no switch we missed, and a switch another sentinel knows
+    /// of reaches us through that sentinel's own link, or its own check when that link comes
+    /// back. So a (re)connect costs one query link, not one per known sentinel as well.
     fn refresh_from_sentinel(&self) {
         let config = &self.shared.config;
         let dial = &self.shared.sentinel_dial;
-        if let Ok(mut link) = SentinelLink::connect(&self.addr, config.sentinel_timeout, dial) {
-            for master in self.shared.masters.iter() {
-                match link.other_sentinels(master.name()) {
-                    Ok(Some(others)) => {
-                        for other in others {
-                            let other = SentinelAddr::Tcp(config.map_addr(other));
-                            self.shared.watchers.add(&self.shared, other);
-                        }
+        let Ok(mut link) = SentinelLink::connect(&self.addr, config.sentinel_timeout, dial) else {
+            return self.shared.reask_all();
+        };
+        for master in self.shared.masters.iter() {
+            match link.other_sentinels(master.name()) {
+                Ok(Some(others)) => {
+                    for other in others {
+                        let other = SentinelAddr::Tcp(config.map_addr(other));
+                        self.shared.watchers.add(&self.shared, other);
                     }
-                    Ok(None) => {} // not monitored by this sentinel
-                    // A query that failed may leave its reply in flight: drop this link.
-                    Err(_) => break,
                 }
+                Ok(None) => {} // not monitored by this sentinel
+                // A query that failed may leave its reply in flight: drop this link.
+                Err(_) => return self.shared.reask_all(),
             }
         }
-        self.shared.reask_all();
+        let agrees = |master: &crate::pool::Master| match link.master_info(master.name()) {
+            Ok(Some((addr, _epoch))) => master.addr().as_deref() == Some(&config.map_addr(addr)),
+            Ok(None) => true, // it does not monitor this one, so it has no news of it either
+            Err(_) => false,
+        };
+        if !self.shared.masters.iter().all(agrees) {
+            drop(link);
+            self.shared.reask_all();
+        }
     }
 
     fn handle(&self, event: Event) {

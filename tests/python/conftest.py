@@ -35,6 +35,12 @@ def failover_topo(request):
 
 
 @pytest.fixture
+def two_masters_topo(request):
+    """Masters a and b, no replicas, one sentinel, for a test that rewrites its config."""
+    return _topology(request, names=("a", "b"), replicas=0, sentinels=1)
+
+
+@pytest.fixture
 def hostname_topo(request):
     """Like failover_topo, but every node is known by the name "localhost", never an IP."""
     return _topology(request, names=("mymaster",), replicas=2, sentinels=3, hostnames=True)
