@@ -233,7 +233,8 @@ class Topology:
         # Replicas that refuse SLAVEOF: a failover selects one, cannot promote it, and aborts.
         self.unpromotable = unpromotable
         # requirepass on data nodes (and masterauth on replicas, auth-pass in sentinels), an
-        # extra ACL user (name, password) on data nodes, requirepass on sentinels.
+        # extra ACL user (name, password[, rules]; rules default to "+@all") on data nodes,
+        # requirepass on sentinels.
         self.password, self.acl_user, self.sentinel_password = password, acl_user, sentinel_password
         # With a directory from make_certs: every server speaks TLS only (plaintext port 0).
         self.tls_dir = tls_dir
@@ -299,7 +300,8 @@ class Topology:
             conf += ["requirepass %s" % self.password, "masterauth %s" % self.password]
         conf += self._tls_conf(port)
         if self.acl_user:
-            conf.append("user %s on >%s ~* &* +@all" % self.acl_user)
+            user, password, *rules = self.acl_user
+            conf.append("user %s on >%s ~* &* %s" % (user, password, " ".join(rules) or "+@all"))
         conf_path = os.path.join(server.dir, "redis.conf")
         if os.path.exists(server.pidfile):
             os.unlink(server.pidfile)

@@ -35,6 +35,13 @@ def failover_topo(request):
 
 
 @pytest.fixture
+def role_refused_topo(request):
+    """Like failover_topo, with data nodes that refuse ROLE to the client's ACL user."""
+    return _topology(request, names=("mymaster",), replicas=2, sentinels=3,
+                     password="data-secret", acl_user=("app", "app-secret", "+@all", "-role"))
+
+
+@pytest.fixture
 def two_masters_topo(request):
     """Masters a and b, no replicas, one sentinel, for a test that rewrites its config."""
     return _topology(request, names=("a", "b"), replicas=0, sentinels=1)

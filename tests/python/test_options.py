@@ -1,5 +1,7 @@
 """Production options: credentials, connection setup, address mapping, events and stats."""
+import contextlib
 import os
+import socket
 import threading
 import time
 
@@ -154,6 +156,50 @@ def test_events_and_stats_through_a_failover(failover_topo):
     assert switched[0]["new_address"] == "127.0.0.1:%d" % new
 
 
+@contextlib.contextmanager
+def writing(client, key):
+    """RPUSHes 1, 2, 3... to `key` on a thread while the block runs; yields the list of
+    the numbers the client saw acknowledged."""
+    acked, stop = [], threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                client.execute("mymaster", "RPUSH", key, i)
+                acked.append(i)
+            except Error:
+                pass  # not acknowledged: the client may refuse a write while fenced
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        yield acked
+    finally:
+        stop.set()
+        thread.join()
+
+
+def fail_over_while_writing(topo, client, key, address_of):
+    """Forces a failover under writes, waits until the client follows it and writes on, and
+    checks that the new master holds every acknowledged write. Returns the new master's port."""
+    with writing(client, key) as acked:
+        time.sleep(0.3)
+        old, new = topo.failover("mymaster")
+        deadline = time.monotonic() + 10
+        while client.stats("mymaster")["address"] != address_of(new):
+            assert time.monotonic() < deadline, "client did not follow the failover"
+            time.sleep(0.01)
+        written = len(acked)
+        while len(acked) < written + 100:
+            assert time.monotonic() < deadline, "no writes after the switch"
+            time.sleep(0.01)
+    stored = {int(x) for x in topo.cmd(new, "LRANGE", key, 0, -1)}
+    assert [i for i in acked if i not in stored] == []
+    return new
+
+
 def test_nodes_known_by_host_name_through_a_failover(hostname_topo):
     """Sentinels that report host names (announce-hostnames, as on Kubernetes): every address
     is looked up, and a failover is followed by name without losing an acknowledged write."""
@@ -163,39 +209,48 @@ def test_nodes_known_by_host_name_through_a_failover(hostname_topo):
     with redis_sentinel.Client("tcp", "localhost:%d" % port, names=["mymaster"], pool_size=4,
                                on_event=events.append) as client:
         assert client.stats("mymaster")["address"] == "localhost:%d" % topo.masters["mymaster"].port
-        acked, stop = [], threading.Event()
-
-        def writer():
-            i = 0
-            while not stop.is_set():
-                i += 1
-                try:
-                    client.execute("mymaster", "RPUSH", "by-name", i)
-                    acked.append(i)
-                except Error:
-                    pass  # not acknowledged: the client may refuse a write while fenced
-
-        thread = threading.Thread(target=writer)
-        thread.start()
-        try:
-            time.sleep(0.3)
-            old, new = topo.failover("mymaster")
-            deadline = time.monotonic() + 10
-            while client.stats("mymaster")["address"] != "localhost:%d" % new:
-                assert time.monotonic() < deadline, "client did not follow the failover"
-                time.sleep(0.01)
-            written = len(acked)
-            deadline = time.monotonic() + 10
-            while len(acked) < written + 100:
-                assert time.monotonic() < deadline, "no writes after the switch"
-                time.sleep(0.01)
-        finally:
-            stop.set()
-            thread.join()
-    stored = {int(x) for x in topo.cmd(new, "LRANGE", "by-name", 0, -1)}
-    assert [i for i in acked if i not in stored] == []
+        fail_over_while_writing(topo, client, "by-name", lambda port: "localhost:%d" % port)
     assert {e["sentinel"] for e in events if e["kind"] == "sentinel_up"} == {
         "localhost:%d" % s.port for s in topo.sentinels}
+
+
+def test_promotion_seen_through_info_when_role_is_refused(role_refused_topo):
+    """An ACL user without ROLE: the client's probes of the promoted replica fall back to INFO
+    replication, so it still moves before the sentinels announce +switch-master (about a
+    second later: they poll INFO once a second), and loses no acknowledged write."""
+    topo = role_refused_topo
+    announced = []
+    listener = socket.create_connection(("127.0.0.1", topo.sentinels[0].port))
+    listener.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$14\r\n+switch-master\r\n")
+    listener.settimeout(30)
+
+    def listen():
+        seen = b""
+        while b"$7\r\nmessage\r\n" not in seen:
+            chunk = listener.recv(4096)
+            if not chunk:
+                return
+            seen += chunk
+        announced.append(time.monotonic())
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    switched = []
+    record = lambda e: e["kind"] == "master_switched" and switched.append(time.monotonic())  # noqa: E731
+    try:
+        with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["mymaster"], pool_size=4,
+                                   username="app", password="app-secret",
+                                   on_event=record) as client:
+            with pytest.raises(Error) as info:
+                client.execute("mymaster", "ROLE")
+            assert "NOPERM" in str(info.value)
+            new = fail_over_while_writing(topo, client, "no-role", lambda p: "127.0.0.1:%d" % p)
+        thread.join(30)
+    finally:
+        listener.close()
+    assert announced and switched and switched[0] < announced[0], (switched, announced)
+    log = [dict(zip(e[::2], e[1::2])) for e in topo.cmd(new, "ACL", "LOG")]
+    assert any(e["object"] == "role" and e["username"] == "app" for e in log), log
 
 
 def replica_ports(client, picks):
