@@ -124,8 +124,9 @@ impl Shared {
     }
 
     /// The sentinels name `addr` as the master of `index`. Switches once `ROLE` confirms it;
-    /// until then the master stays fenced with `addr` as the candidate. When the client
-    /// already points there, `lift_fence` says whether to end a fence raised meanwhile.
+    /// until then the master stays fenced with `addr` as the candidate. A node that will tell
+    /// this client neither its ROLE nor its INFO is taken at the sentinels' word. When the
+    /// client already points there, `lift_fence` says whether to end a fence raised meanwhile.
     pub fn master_named(&self, index: usize, addr: NodeAddr, lift_fence: bool) {
         let current = self.masters[index].addr();
         if current.as_deref() == Some(&addr) {
@@ -134,10 +135,10 @@ impl Shared {
             }
             return;
         }
-        if probe_role(&addr, self.probe_timeout(), &self.data_dial).as_deref() == Some("master") {
-            self.switch(index, addr);
-        } else {
-            self.failover_started(index, Some(addr), None);
+        match probe_role(&addr, self.probe_timeout(), &self.data_dial) {
+            Some(Some(role)) if role == "master" => self.switch(index, addr),
+            Some(None) => self.switch(index, addr),
+            _ => self.failover_started(index, Some(addr), None),
         }
     }
 
@@ -227,8 +228,9 @@ impl Shared {
     }
 }
 
-/// Asks the data node at `addr` for its role; `None` when it cannot be reached.
-fn probe_role(addr: &NodeAddr, timeout: Duration, dial: &Dial) -> Option<String> {
+/// Asks the data node at `addr` for its role: `None` when it cannot be reached, `Some(None)`
+/// when it will not say (see [`SentinelLink::role`]).
+fn probe_role(addr: &NodeAddr, timeout: Duration, dial: &Dial) -> Option<Option<String>> {
     let mut link = SentinelLink::connect(&SentinelAddr::Tcp(addr.clone()), timeout, dial).ok()?;
     link.role().ok()
 }
@@ -237,7 +239,8 @@ fn probe_role(addr: &NodeAddr, timeout: Duration, dial: &Dial) -> Option<String>
 /// wait, and re-asks the sentinels when conns report READONLY or broken connections.
 pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
     let count = shared.masters.len();
-    let mut probes: HashMap<NodeAddr, SentinelLink> = HashMap::new();
+    // None: the candidate will not say its role, so it is not asked again during the fence.
+    let mut probes: HashMap<NodeAddr, Option<SentinelLink>> = HashMap::new();
     let mut last_reask: Vec<Option<Instant>> = vec![None; count];
     while !shared.stop.is_stopped() {
         let mut fenced_any = false;
@@ -291,7 +294,7 @@ fn drive_fence(
     shared: &Shared,
     index: usize,
     fence: &Fence,
-    probes: &mut HashMap<NodeAddr, SentinelLink>,
+    probes: &mut HashMap<NodeAddr, Option<SentinelLink>>,
 ) {
     if let Some(candidate) = &fence.candidate {
         if !probes.contains_key(candidate) {
@@ -299,16 +302,20 @@ fn drive_fence(
             if let Ok(link) =
                 SentinelLink::connect(&target, shared.probe_timeout(), &shared.data_dial)
             {
-                probes.insert(candidate.clone(), link);
+                probes.insert(candidate.clone(), Some(link));
             }
         }
-        if let Some(link) = probes.get_mut(candidate) {
+        if let Some(Some(link)) = probes.get_mut(candidate) {
             match link.role() {
-                Ok(role) if role == "master" => {
+                Ok(Some(role)) if role == "master" => {
                     shared.switch(index, candidate.clone());
                     return;
                 }
-                Ok(_) => {}
+                Ok(Some(_)) => {} // a replica still
+                // It will not say: the sentinels' +switch-master decides.
+                Ok(None) => {
+                    probes.insert(candidate.clone(), None);
+                }
                 Err(_) => {
                     probes.remove(candidate);
                 }

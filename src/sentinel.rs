@@ -364,18 +364,25 @@ impl SentinelLink {
 
     /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
     /// A node that refuses ROLE (renamed away, or an ACL user not allowed it) is asked
-    /// `INFO replication` instead.
-    pub fn role(&mut self) -> Result<String> {
+    /// `INFO replication` instead; `None` when it refuses that too (an ACL user without
+    /// `@dangerous`), so only the sentinels can say what it is.
+    pub fn role(&mut self) -> Result<Option<String>> {
         self.send(&[b"ROLE"])?;
         match self.read_reply(self.timeout)? {
             Some(Value::Array(items)) => items
                 .first()
                 .and_then(text)
-                .map(str::to_owned)
+                .map(|role| Some(role.to_owned()))
                 .ok_or_else(|| self.fail("empty ROLE reply")),
             Some(Value::ServerError(_)) => {
-                let info = self.query(&[b"INFO", b"replication"])?;
-                parse_info_role(&info).ok_or_else(|| self.fail("INFO replication without a role"))
+                self.send(&[b"INFO", b"replication"])?;
+                match self.read_reply(self.timeout)? {
+                    Some(Value::ServerError(_)) => Ok(None),
+                    Some(info) => parse_info_role(&info)
+                        .map(Some)
+                        .ok_or_else(|| self.fail("INFO replication without a role")),
+                    None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
+                }
             }
             Some(other) => Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
             None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
@@ -688,13 +695,13 @@ mod tests {
         let (mut link, mut node) = link_pair();
         node.write_all(b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n")
             .unwrap();
-        assert_eq!(link.role().unwrap(), "master");
+        assert_eq!(link.role().unwrap().as_deref(), Some("master"));
         let info = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n";
         let refused = b"-NOPERM this user has no permissions to run the 'role' command\r\n";
         node.write_all(refused).unwrap();
         node.write_all(format!("${}\r\n{info}\r\n", info.len()).as_bytes())
             .unwrap();
-        assert_eq!(link.role().unwrap(), "slave");
+        assert_eq!(link.role().unwrap().as_deref(), Some("slave"));
         let mut sent = vec![0u8; 256];
         let n = std::io::Read::read(&mut node, &mut sent).unwrap();
         let sent = String::from_utf8_lossy(&sent[..n]);
@@ -704,6 +711,14 @@ mod tests {
         );
         assert_eq!(parse_info_role(&Value::Nil), None);
         assert_eq!(parse_info_role(&bulk("# Replication\r\n")), None);
+        // Refused both: it will not say, and the link stays usable.
+        node.write_all(refused).unwrap();
+        node.write_all(b"-NOPERM this user has no permissions to run the 'info' command\r\n")
+            .unwrap();
+        assert_eq!(link.role().unwrap(), None);
+        node.write_all(b"*3\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n")
+            .unwrap();
+        assert_eq!(link.role().unwrap().as_deref(), Some("slave"));
     }
 
     #[test]

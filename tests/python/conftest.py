@@ -42,6 +42,14 @@ def role_refused_topo(request):
 
 
 @pytest.fixture
+def role_and_info_refused_topo(request):
+    """Like failover_topo, with data nodes that refuse ROLE and INFO (all of @dangerous) to the
+    client's ACL user, a common production setting."""
+    return _topology(request, names=("mymaster",), replicas=2, sentinels=3,
+                     password="data-secret", acl_user=("app", "app-secret", "+@all", "-@dangerous"))
+
+
+@pytest.fixture
 def two_masters_topo(request):
     """Masters a and b, no replicas, one sentinel, for a test that rewrites its config."""
     return _topology(request, names=("a", "b"), replicas=0, sentinels=1)

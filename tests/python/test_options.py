@@ -253,6 +253,19 @@ def test_promotion_seen_through_info_when_role_is_refused(role_refused_topo):
     assert any(e["object"] == "role" and e["username"] == "app" for e in log), log
 
 
+def test_failover_followed_when_nodes_refuse_role_and_info(role_and_info_refused_topo):
+    """An ACL user without @dangerous cannot ask a node its role at all: the client then takes
+    the sentinels' word for the new master, and still loses no acknowledged write."""
+    topo = role_and_info_refused_topo
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["mymaster"], pool_size=4,
+                               username="app", password="app-secret") as client:
+        for command in ("ROLE", "INFO"):
+            with pytest.raises(Error) as info:
+                client.execute("mymaster", command)
+            assert "NOPERM" in str(info.value)
+        fail_over_while_writing(topo, client, "no-dangerous", lambda p: "127.0.0.1:%d" % p)
+
+
 def replica_ports(client, picks):
     """The ports `picks` replica checkouts landed on (None for a failed checkout)."""
     ports = set()
