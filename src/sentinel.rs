@@ -231,6 +231,8 @@ pub struct SentinelLink {
     stream: Stream,
     replies: ReplyReader,
     timeout: Duration,
+    /// The data node at the other end refused `ROLE` once: ask it `INFO` straight away.
+    refuses_role: bool,
 }
 
 impl SentinelLink {
@@ -246,6 +248,7 @@ impl SentinelLink {
             stream,
             replies: ReplyReader::with_capacity(SENTINEL_READ_CAPACITY),
             timeout,
+            refuses_role: false,
         };
         if let Some(auth) = auth {
             link.authenticate(auth)?;
@@ -364,27 +367,30 @@ impl SentinelLink {
 
     /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
     /// A node that refuses ROLE (renamed away, or an ACL user not allowed it) is asked
-    /// `INFO replication` instead; `None` when it refuses that too (an ACL user without
-    /// `@dangerous`), so only the sentinels can say what it is.
+    /// `INFO replication` instead, from then on directly; `None` when it refuses that too (an
+    /// ACL user without `@dangerous`), so only the sentinels can say what it is.
     pub fn role(&mut self) -> Result<Option<String>> {
-        self.send(&[b"ROLE"])?;
-        match self.read_reply(self.timeout)? {
-            Some(Value::Array(items)) => items
-                .first()
-                .and_then(text)
-                .map(|role| Some(role.to_owned()))
-                .ok_or_else(|| self.fail("empty ROLE reply")),
-            Some(Value::ServerError(_)) => {
-                self.send(&[b"INFO", b"replication"])?;
-                match self.read_reply(self.timeout)? {
-                    Some(Value::ServerError(_)) => Ok(None),
-                    Some(info) => parse_info_role(&info)
-                        .map(Some)
-                        .ok_or_else(|| self.fail("INFO replication without a role")),
-                    None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
+        if !self.refuses_role {
+            self.send(&[b"ROLE"])?;
+            match self.read_reply(self.timeout)? {
+                Some(Value::Array(items)) => {
+                    return items
+                        .first()
+                        .and_then(text)
+                        .map(|role| Some(role.to_owned()))
+                        .ok_or_else(|| self.fail("empty ROLE reply"))
                 }
+                Some(Value::ServerError(_)) => self.refuses_role = true,
+                Some(other) => return Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
+                None => return Err(self.fail(format!("no reply within {:?}", self.timeout))),
             }
-            Some(other) => Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
+        }
+        self.send(&[b"INFO", b"replication"])?;
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(_)) => Ok(None),
+            Some(info) => parse_info_role(&info)
+                .map(Some)
+                .ok_or_else(|| self.fail("INFO replication without a role")),
             None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
         }
     }
@@ -619,6 +625,7 @@ mod tests {
             stream: Stream::Unix(ours),
             replies: ReplyReader::with_capacity(SENTINEL_READ_CAPACITY),
             timeout: Duration::from_millis(200),
+            refuses_role: false,
         };
         (link, theirs)
     }
@@ -711,14 +718,19 @@ mod tests {
         );
         assert_eq!(parse_info_role(&Value::Nil), None);
         assert_eq!(parse_info_role(&bulk("# Replication\r\n")), None);
-        // Refused both: it will not say, and the link stays usable.
-        node.write_all(refused).unwrap();
+        // Refused once, ROLE is not asked again on this link; refused INFO too: it will not
+        // say, and the link stays usable.
         node.write_all(b"-NOPERM this user has no permissions to run the 'info' command\r\n")
             .unwrap();
         assert_eq!(link.role().unwrap(), None);
-        node.write_all(b"*3\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n")
+        let info = "# Replication\r\nrole:master\r\n";
+        node.write_all(format!("${}\r\n{info}\r\n", info.len()).as_bytes())
             .unwrap();
-        assert_eq!(link.role().unwrap().as_deref(), Some("slave"));
+        assert_eq!(link.role().unwrap().as_deref(), Some("master"));
+        let mut again = vec![0u8; 256];
+        let n = std::io::Read::read(&mut node, &mut again).unwrap();
+        let info_twice = "*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n".repeat(2);
+        assert_eq!(String::from_utf8_lossy(&again[..n]), info_twice);
     }
 
     #[test]
