@@ -47,6 +47,10 @@ impl Shared {
     /// their sets, over one link per sentinel until every master has an answer.
     pub fn refresh_replicas(&self, indices: &[usize]) {
         let mut healthy: Vec<Option<Vec<NodeAddr>>> = vec![None; indices.len()];
+        // Whether every sentinel answered: if none listed replicas then, they refuse (an ACL
+        // without SENTINEL REPLICAS) or monitor no such master, and asking again every round
+        // would only repeat that.
+        let mut all_answered = true;
         for addr in self.watchers.known() {
             if healthy.iter().all(Option::is_some) {
                 break;
@@ -54,6 +58,7 @@ impl Shared {
             let dial = &self.sentinel_dial;
             let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, dial)
             else {
+                all_answered = false;
                 continue;
             };
             for (&index, healthy) in indices.iter().zip(healthy.iter_mut()) {
@@ -67,8 +72,16 @@ impl Shared {
                     }
                     Ok(None) => {}
                     // A query that failed may leave its reply in flight: drop this link.
-                    Err(_) => break,
+                    Err(_) => {
+                        all_answered = false;
+                        break;
+                    }
                 }
+            }
+        }
+        if all_answered {
+            for healthy in healthy.iter_mut().filter(|h| h.is_none()) {
+                *healthy = Some(Vec::new());
             }
         }
         let threads = self.connect_threads();

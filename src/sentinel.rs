@@ -361,8 +361,15 @@ impl SentinelLink {
 
 impl SentinelLink {
     /// `SENTINEL MASTER`: address and config epoch; `None` when `name` is not monitored.
+    /// A sentinel that refuses `SENTINEL MASTER` to this user (an ACL that allows only what
+    /// Jedis asks, `get-master-addr-by-name`) is asked that instead, and the address comes
+    /// with epoch 0: nothing to rank it by.
     pub fn master_info(&mut self, name: &str) -> Result<Option<(NodeAddr, u64)>> {
-        self.ask_about(b"master", name, parse_master_info)
+        if let Some(found) = self.ask_about(b"master", name, parse_master_info)? {
+            return Ok(Some(found));
+        }
+        let addr = self.ask_about(b"get-master-addr-by-name", name, parse_master_addr)?;
+        Ok(addr.flatten().map(|addr| (addr, 0)))
     }
 
     /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
@@ -683,7 +690,17 @@ mod tests {
         let err = link.query(&[b"SENTINEL", b"replicas", b"x"]).unwrap_err();
         assert!(err.is_sentinel());
         assert!(err.to_string().contains("ERR no such master"), "{err}");
-        sentinel.write_all(b"-ERR unknown\r\n").unwrap();
+        // Refused (or unknown): asked get-master-addr-by-name instead, epoch 0; nil is None.
+        sentinel
+            .write_all(b"-NOPERM no\r\n*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n")
+            .unwrap();
+        let fallback = Some((NodeAddr::new("127.0.0.1", 6380), 0));
+        assert_eq!(link.master_info("x").unwrap(), fallback);
+        sentinel.write_all(b"-ERR unknown\r\n$-1\r\n").unwrap();
+        assert_eq!(link.master_info("x").unwrap(), None);
+        sentinel
+            .write_all(b"-ERR unknown\r\n-NOPERM no\r\n")
+            .unwrap();
         assert_eq!(link.master_info("x").unwrap(), None);
         sentinel
             .write_all(b"-ERR No such master with that name\r\n*0\r\n")

@@ -266,6 +266,43 @@ def test_failover_followed_when_nodes_refuse_role_and_info(role_and_info_refused
         fail_over_while_writing(topo, client, "no-dangerous", lambda p: "127.0.0.1:%d" % p)
 
 
+# What Jedis needs of a sentinel, and all such an ACL user may do there.
+JEDIS_SENTINEL_USER = ["jedis", "on", ">jedis-pw", "&*", "+auth", "+ping", "+subscribe",
+                       "+psubscribe", "+sentinel|get-master-addr-by-name"]
+
+
+def acl_log(topo, port, command):
+    entries = [dict(zip(e[::2], e[1::2])) for e in topo.cmd(port, "ACL", "LOG")]
+    return sum(int(e["count"]) for e in entries if e["object"] == command)
+
+
+def test_sentinel_acl_user_with_only_what_jedis_needs(failover_topo, two_masters_topo):
+    """Sentinels refuse SENTINEL MASTER, REPLICAS and SENTINELS to the client's user: it still
+    starts, follows failovers by their events, finds a switch it missed through
+    get-master-addr-by-name, and does not keep asking what it is refused."""
+    for topo in (failover_topo, two_masters_topo):
+        for s in topo.sentinels:
+            assert topo.cmd(s.port, "ACL", "SETUSER", *JEDIS_SENTINEL_USER) == "OK"
+    login = dict(sentinel_username="jedis", sentinel_password="jedis-pw")
+    with redis_sentinel.Client("tcp", failover_topo.sentinel_addr, names=["mymaster"],
+                               pool_size=4, **login) as client:
+        fail_over_while_writing(failover_topo, client, "jedis-acl", lambda p: "127.0.0.1:%d" % p)
+
+    topo, sentinel = two_masters_topo, two_masters_topo.sentinels[0].port
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], **login) as client:
+        time.sleep(1)  # refused replica lists were asked again every 100 ms before
+        assert acl_log(topo, sentinel, "sentinel|replicas") <= 2
+        b = topo.masters["b"].port
+        assert topo.cmd(sentinel, "SENTINEL", "REMOVE", "a") == "OK"
+        assert topo.cmd(sentinel, "SENTINEL", "MONITOR", "a", "127.0.0.1", str(b), "1") == "OK"
+        topo.cmd(sentinel, "CLIENT", "KILL", "TYPE", "pubsub")
+        deadline = time.monotonic() + 10
+        while client.stats("a")["address"] != "127.0.0.1:%d" % b:
+            assert time.monotonic() < deadline, "the missed switch was not found"
+            time.sleep(0.01)
+        assert acl_log(topo, sentinel, "sentinel|master") >= 1  # refused, then fell back
+
+
 def replica_ports(client, picks):
     """The ports `picks` replica checkouts landed on (None for a failed checkout)."""
     ports = set()
