@@ -8,7 +8,7 @@ import pytest
 import redis_sentinel
 from redis_sentinel import Error, ErrorKind
 from redis_sentinel._lib import FUNCTIONS
-from topology import resp_command
+from topology import resp_command, wait_until
 
 HEADER = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..",
                                     "include", "redis_sentinel.h")
@@ -248,13 +248,6 @@ def test_sentinel_given_by_host_name(topo):
     assert "no-such-host.invalid" in str(info.value)
 
 
-def wait_for(what, condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for " + what
-        time.sleep(0.01)
-
-
 def test_a_reconnected_sentinel_link_catches_a_missed_switch(two_masters_topo):
     """A sentinel link that comes back checks whether its sentinel now names another master
     (here: its config was rewritten, which publishes no switch): if so the client follows,
@@ -265,9 +258,9 @@ def test_a_reconnected_sentinel_link_catches_a_missed_switch(two_masters_topo):
     kinds = lambda kind: [e for e in events if e["kind"] == kind]  # noqa: E731
     with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"],
                                on_event=events.append) as client:
-        wait_for("the sentinel link", lambda: kinds("sentinel_up"))
+        wait_until("the sentinel link", lambda: kinds("sentinel_up"), 10, 0.01)
         topo.cmd(sentinel, "CLIENT", "KILL", "TYPE", "pubsub")
-        wait_for("the link to come back", lambda: len(kinds("sentinel_up")) == 2)
+        wait_until("the link to come back", lambda: len(kinds("sentinel_up")) == 2, 10, 0.01)
         time.sleep(0.5)  # a re-ask would have been announced by now
         assert kinds("master_resolved") == []
         b = "127.0.0.1:%d" % topo.masters["b"].port
@@ -275,7 +268,7 @@ def test_a_reconnected_sentinel_link_catches_a_missed_switch(two_masters_topo):
         assert topo.cmd(sentinel, "SENTINEL", "MONITOR", "a", "127.0.0.1",
                         str(topo.masters["b"].port), "1") == "OK"
         topo.cmd(sentinel, "CLIENT", "KILL", "TYPE", "pubsub")
-        wait_for("the client to follow", lambda: client.stats("a")["address"] == b)
+        wait_until("the client to follow", lambda: client.stats("a")["address"] == b, 10, 0.01)
         assert [e["new_address"] for e in kinds("master_resolved")] == [b]
         with client.master("a") as conn:
             assert int(conn.cmd("CONFIG", "GET", "port")[1]) == topo.masters["b"].port

@@ -9,6 +9,7 @@ import pytest
 
 import redis_sentinel
 from redis_sentinel import Error, ErrorKind
+from topology import wait_until
 
 
 def test_auth_with_acl_user_and_sentinel_password(auth_topo):
@@ -187,7 +188,7 @@ def fail_over_while_writing(topo, client, key, address_of):
     with writing(client, key) as acked:
         time.sleep(0.3)
         old, new = topo.failover("mymaster")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 10  # one bound for both waits
         while client.stats("mymaster")["address"] != address_of(new):
             assert time.monotonic() < deadline, "client did not follow the failover"
             time.sleep(0.01)
@@ -296,10 +297,8 @@ def test_sentinel_acl_user_with_only_what_jedis_needs(failover_topo, two_masters
         assert topo.cmd(sentinel, "SENTINEL", "REMOVE", "a") == "OK"
         assert topo.cmd(sentinel, "SENTINEL", "MONITOR", "a", "127.0.0.1", str(b), "1") == "OK"
         topo.cmd(sentinel, "CLIENT", "KILL", "TYPE", "pubsub")
-        deadline = time.monotonic() + 10
-        while client.stats("a")["address"] != "127.0.0.1:%d" % b:
-            assert time.monotonic() < deadline, "the missed switch was not found"
-            time.sleep(0.01)
+        wait_until("the missed switch to be found",
+                   lambda: client.stats("a")["address"] == "127.0.0.1:%d" % b, 10, 0.01)
         assert acl_log(topo, sentinel, "sentinel|master") >= 1  # refused, then fell back
 
 
