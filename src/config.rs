@@ -143,7 +143,8 @@ pub struct Config {
     /// Speak RESP3 (HELLO 3) on data connections. Default false (RESP2).
     pub resp3: bool,
     /// After sending a command, spin on the socket this long before sleeping until the reply
-    /// comes: lower latency for a CPU kept busy while waiting. Default zero (never spin).
+    /// comes: lower latency for a CPU kept busy while waiting. Default zero (never spin); at
+    /// most [`Config::MAX_BUSY_POLL`].
     pub busy_poll: Duration,
     /// Rewrites every address a sentinel reports (NAT, Docker). Default none.
     pub address_map: Option<AddressMap>,
@@ -265,6 +266,8 @@ impl Default for Config {
 impl Config {
     /// The longest [`Config::tcp_keepalive`] Linux accepts (`TCP_KEEPIDLE`).
     pub const MAX_TCP_KEEPALIVE: Duration = Duration::from_secs(32767);
+    /// The longest [`Config::busy_poll`]: sleeping is cheaper beyond.
+    pub const MAX_BUSY_POLL: Duration = Duration::from_millis(10);
 
     /// The address to dial for an address a sentinel reported.
     pub fn map_addr(&self, addr: NodeAddr) -> NodeAddr {
@@ -351,6 +354,13 @@ impl Config {
                 Self::MAX_TCP_KEEPALIVE.as_secs()
             )));
         }
+        if self.busy_poll > Self::MAX_BUSY_POLL {
+            return Err(Error::invalid(format!(
+                "busy poll of {:?}: at most {:?}",
+                self.busy_poll,
+                Self::MAX_BUSY_POLL
+            )));
+        }
         Ok(())
     }
 }
@@ -410,6 +420,11 @@ mod tests {
         assert!(keepalive(32767.0).is_ok());
         assert!(keepalive(32768.0).is_err());
         assert!(keepalive(1.5).is_err());
+        let mut spinning = Config::new(addr.clone(), vec!["m".into()], 1);
+        spinning.busy_poll = Config::MAX_BUSY_POLL;
+        assert!(spinning.validate().is_ok());
+        spinning.busy_poll += Duration::from_micros(1);
+        assert!(spinning.validate().is_err());
         assert!(Config::new(addr.clone(), vec!["m".into()], 1)
             .validate()
             .is_ok());

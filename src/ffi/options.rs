@@ -275,19 +275,19 @@ pub unsafe extern "C" fn sentinel_options_set_busy_poll_us(
     err: *mut *mut sentinel_error,
 ) -> bool {
     let set = |config: &mut Config| {
-        if micros > MAX_BUSY_POLL_MICROS {
+        let busy_poll = Duration::from_micros(micros);
+        if busy_poll > Config::MAX_BUSY_POLL {
             return Err(Error::invalid(format!(
-                "busy poll of {micros} us: at most {MAX_BUSY_POLL_MICROS} us (sleeping is cheaper beyond)"
+                "busy poll of {micros} us: at most {} us (sleeping is cheaper beyond)",
+                Config::MAX_BUSY_POLL.as_micros()
             )));
         }
-        config.busy_poll = Duration::from_micros(micros);
+        config.busy_poll = busy_poll;
         Ok(())
     };
     // SAFETY: forwarded contract.
     unsafe { update_options("sentinel_options_set_busy_poll_us", opts, err, set) }
 }
-
-const MAX_BUSY_POLL_MICROS: u64 = 10_000;
 
 /// TCP keepalive for every connection (data and sentinel): the kernel probes a connection
 /// silent for `seconds`, then every third of that (at least 1 s), and closes it after three
