@@ -312,6 +312,19 @@ struct sentinel_client *sentinel_client_new(const char *network,
 void sentinel_client_close(struct sentinel_client *client);
 
 /*
+ Ends every command of `client` that is waiting on the server: BLPOP, BRPOP, BRPOPLPUSH,
+ BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD and XREADGROUP with BLOCK, WAIT, WAITAOF.
+ Each returns NULL with an IO error now, and its conn is closed when put back. Commands that
+ start waiting after this call are not affected. Any thread may call it while others use
+ the client: for instance to end a `BLPOP list 0` before `sentinel_client_close`, which must
+ not run while any thread is inside a call. Borrows `client`; NULL is a no-op.
+
+ # Safety
+ `client` is NULL or a live client.
+ */
+void sentinel_client_interrupt_waits(const struct sentinel_client *client);
+
+/*
  Checks out a connection to the current master of `name`, waiting up to the pool wait time
  for a free one. After the client has seen a failover, every conn it returns points at the
  new master.
@@ -681,7 +694,10 @@ bool sentinel_options_set_connect_timeout_ms(struct sentinel_options *opts,
 
 /*
  Bound on reading one reply from a data node; a hung master fails the command (IO) after
- this long. Default 3000 ms. Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+ this long. Default 3000 ms. A command that waits on the server (see
+ `sentinel_client_interrupt_waits`) is given its own timeout on top of this one, and waits
+ without bound when that timeout is 0; a failover or an interrupt still ends its wait.
+ Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
 
  # Safety
  `opts` is NULL or live options used by no other thread.

@@ -431,10 +431,24 @@ impl Client {
 
     /// Stops and joins every watcher, closes every idle connection and the connect threads.
     /// Connections still checked out close when dropped. Closing twice is a no-op.
+    /// Ends every command of this client that is waiting on the server (BLPOP, XREAD BLOCK,
+    /// WAIT and the like, see `blocking`): each fails now with an IO error, and its conn is
+    /// closed when it comes back. Commands that start waiting later are not affected. For a
+    /// program that must close the client while threads wait; `close` does it first.
+    pub fn interrupt_waits(&self) {
+        for master in &self.shared.masters {
+            master.shared.interrupt_waits(None);
+        }
+        for set in &self.shared.replicas {
+            set.interrupt_waits();
+        }
+    }
+
     pub fn close(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.interrupt_waits();
         let shared = &self.shared;
         shared.stop.stop();
         shared.driver.wake();

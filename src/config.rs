@@ -108,7 +108,10 @@ pub struct Config {
     pub pool_size: u32,
     /// Bound on opening a data connection (name lookup, TCP connect and handshake). Default 1 s.
     pub connect_timeout: Duration,
-    /// Bound on reading one reply from a data node. Default 3 s.
+    /// Bound on reading one reply from a data node. Default 3 s. A command that waits on the
+    /// server (BLPOP, XREAD BLOCK, WAIT and the like) is given its own timeout on top of this
+    /// one, and waits without bound when that timeout is 0; a failover or
+    /// [`crate::Client::interrupt_waits`] still ends its wait.
     pub read_timeout: Duration,
     /// Bound on writing one command to a data node. Default 3 s.
     pub write_timeout: Duration,

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use redis::{RedisResult, Value};
 
+use crate::blocking::ServerWait;
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply_reader::ReplyReader;
 use crate::resp::encode_command;
-use crate::sentinel::Stream;
+use crate::sentinel::{SocketHandle, Stream};
 use crate::tls::Dial;
 
 pub(crate) struct DataLink {
@@ -24,6 +25,11 @@ pub(crate) struct DataLink {
     open: bool,
     /// How long to poll the socket for a reply before sleeping in `read`; zero polls not at all.
     busy_poll: Duration,
+    read_timeout: Duration,
+    write_timeout: Duration,
+    /// The read timeout in force: `read_timeout`, or longer for a command that waits on the
+    /// server (`None`: no bound).
+    reply_bound: Option<Duration>,
 }
 
 impl DataLink {
@@ -45,11 +51,15 @@ impl DataLink {
             replies: ReplyReader::new(),
             open: true,
             busy_poll: config.busy_poll,
+            read_timeout: config.read_timeout,
+            write_timeout: config.write_timeout,
+            reply_bound: Some(left),
         };
         link.set_up(addr, config, dial)?;
         link.stream
             .set_timeouts(config.read_timeout, config.write_timeout)
             .map_err(io_error)?;
+        link.reply_bound = Some(config.read_timeout);
         Ok(link)
     }
 
@@ -83,7 +93,7 @@ impl DataLink {
             return Ok(());
         }
         let replies = self
-            .request(&packed, steps.len())
+            .request(&packed, steps.len(), None)
             .map_err(|e| Error::from_data_node(&e, addr))?;
         for (step, reply) in steps.iter().zip(replies) {
             if let Value::ServerError(err) = reply {
@@ -103,6 +113,11 @@ impl DataLink {
         Ok(())
     }
 
+    /// See [`Stream::socket_handle`].
+    pub fn socket_handle(&self) -> io::Result<SocketHandle> {
+        self.stream.socket_handle()
+    }
+
     pub fn is_open(&self) -> bool {
         self.open
     }
@@ -116,26 +131,65 @@ impl DataLink {
     /// Sends `packed` (`count` commands) and reads their `count` replies. RESP3 push messages
     /// are not replies and are skipped. Any failure closes the link: what it would read next
     /// could be the reply of a command it gave up on.
-    pub fn request(&mut self, packed: &[u8], count: usize) -> RedisResult<Vec<Value>> {
-        self.send(packed)?;
-        let mut replies = Vec::with_capacity(count);
-        for _ in 0..count {
-            replies.push(self.read_reply()?);
-        }
-        Ok(replies)
+    /// `wait`: how much longer than the read timeout the replies may take (see `blocking`).
+    pub fn request(
+        &mut self,
+        packed: &[u8],
+        count: usize,
+        wait: Option<ServerWait>,
+    ) -> RedisResult<Vec<Value>> {
+        self.waiting(wait, |link| {
+            link.send(packed)?;
+            let mut replies = Vec::with_capacity(count);
+            for _ in 0..count {
+                replies.push(link.read_reply()?);
+            }
+            Ok(replies)
+        })
     }
 
     /// [`DataLink::request`] for one command.
-    pub fn request_one(&mut self, packed: &[u8]) -> RedisResult<Value> {
-        self.send(packed)?;
-        self.read_reply()
+    pub fn request_one(&mut self, packed: &[u8], wait: Option<ServerWait>) -> RedisResult<Value> {
+        self.waiting(wait, |link| {
+            link.send(packed)?;
+            link.read_reply()
+        })
+    }
+
+    /// Runs `io` with the read timeout lengthened by `wait`, and puts the read timeout back
+    /// after. A link whose timeout cannot be put back is closed rather than left unbounded.
+    fn waiting<T>(
+        &mut self,
+        wait: Option<ServerWait>,
+        io: impl FnOnce(&mut Self) -> RedisResult<T>,
+    ) -> RedisResult<T> {
+        let Some(wait) = wait else {
+            return io(self);
+        };
+        let bound = match wait {
+            ServerWait::For(extra) => Some(self.read_timeout.saturating_add(extra)),
+            ServerWait::Unbounded => None,
+        };
+        if let Err(err) = self.stream.set_read_timeout(bound) {
+            self.open = false;
+            return Err(err.into());
+        }
+        self.reply_bound = bound;
+        let result = io(self);
+        self.reply_bound = Some(self.read_timeout);
+        if let Err(err) = self.stream.set_read_timeout(self.reply_bound) {
+            self.open = false;
+            return result.and(Err(err.into()));
+        }
+        result
     }
 
     fn send(&mut self, packed: &[u8]) -> RedisResult<()> {
         let sent = self
             .stream
             .write_all(packed)
-            .and_then(|()| self.stream.flush());
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| timed_out_as(e, "could not send the command", Some(self.write_timeout)));
         if sent.is_err() {
             self.open = false;
         }
@@ -152,6 +206,11 @@ impl DataLink {
             match self.replies.read_value(&mut self.stream) {
                 Ok(Value::Push { .. }) => {}
                 Ok(value) => return Ok(value),
+                Err(err) if err.is_timeout() => {
+                    self.open = false;
+                    let timed_out = io::Error::from(io::ErrorKind::TimedOut);
+                    return Err(timed_out_as(timed_out, "no reply", self.reply_bound).into());
+                }
                 Err(err) => {
                     self.open = false;
                     return Err(err);
@@ -159,4 +218,19 @@ impl DataLink {
             }
         }
     }
+}
+
+/// A socket timeout said plainly: the OS says "Resource temporarily unavailable".
+fn timed_out_as(err: io::Error, what: &str, bound: Option<Duration>) -> io::Error {
+    if !matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) {
+        return err;
+    }
+    let within = bound.map_or(String::new(), |b| format!(" within {} ms", b.as_millis()));
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("{what}{within} (timed out)"),
+    )
 }

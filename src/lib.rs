@@ -24,6 +24,7 @@
 //! # }
 //! ```
 
+mod blocking;
 pub mod client;
 pub mod config;
 mod datalink;

@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 
 use scheduled_thread_pool::ScheduledThreadPool;
 
+use crate::blocking::{server_wait, ServerWait};
 use crate::config::{Config, NodeAddr};
 use crate::datalink::DataLink;
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::encode_command;
+use crate::sentinel::SocketHandle;
 use crate::tls::Dial;
 
 pub use redis::Value;
@@ -39,6 +41,23 @@ pub(crate) struct MasterShared {
     wake_driver: Arc<dyn Fn() + Send + Sync>,
     fence_lock: Mutex<()>,
     fence_changed: Condvar,
+    waiters: Mutex<Waiters>,
+}
+
+/// Conns whose command waits on the server (BLPOP and the like, see `blocking`). A switch
+/// ends the waits on the old master, which could otherwise outlast it by their whole timeout,
+/// or for ever on a stopped one; an interrupt ends them all.
+#[derive(Default)]
+struct Waiters {
+    next_ticket: u64,
+    waiting: Vec<Waiter>,
+}
+
+struct Waiter {
+    ticket: u64,
+    generation: u64,
+    socket: SocketHandle,
+    woken: bool,
 }
 
 impl MasterShared {
@@ -106,6 +125,43 @@ impl MasterShared {
         }
     }
 
+    /// Registers a conn of `generation` that is about to wait on the server; a conn of an
+    /// older generation is woken at once.
+    fn begin_wait(&self, generation: u64, socket: SocketHandle) -> u64 {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        let woken = self.generation() != generation;
+        if woken {
+            socket.shut_down();
+        }
+        waiters.next_ticket += 1;
+        let ticket = waiters.next_ticket;
+        waiters.waiting.push(Waiter {
+            ticket,
+            generation,
+            socket,
+            woken,
+        });
+        ticket
+    }
+
+    /// Unregisters a wait; true when a switch or an interrupt ended it.
+    fn end_wait(&self, ticket: u64) -> bool {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        let at = waiters.waiting.iter().position(|w| w.ticket == ticket);
+        at.is_some_and(|at| waiters.waiting.swap_remove(at).woken)
+    }
+
+    /// Ends the waits of conns of every generation but `keep` (`None`: of all).
+    pub fn interrupt_waits(&self, keep: Option<u64>) {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        for waiter in waiters.waiting.iter_mut() {
+            if Some(waiter.generation) != keep && !waiter.woken {
+                waiter.woken = true;
+                waiter.socket.shut_down();
+            }
+        }
+    }
+
     fn want_reask(&self) {
         if !self.reask_wanted.swap(true, Ordering::AcqRel) {
             (self.wake_driver)();
@@ -135,12 +191,15 @@ impl MasterShared {
 /// A connection to a data node, as pooled.
 pub struct DataConnection {
     link: DataLink,
+    generation: u64,
     broken: bool,
     packed: Vec<u8>,
     addr: Arc<NodeAddr>,
-    /// Commands appended but not sent yet, and how many.
+    /// Commands appended but not sent yet, how many, and the longest any may wait on the
+    /// server.
     queued: Vec<u8>,
     queued_count: usize,
+    queued_wait: Option<ServerWait>,
     /// Replies read but not yet taken by `get_reply`.
     replies: std::collections::VecDeque<Value>,
     /// When it was last checked out (or opened).
@@ -178,11 +237,13 @@ impl r2d2::ManageConnection for DataManager {
                 *last = None;
                 Ok(Box::new(DataConnection {
                     link,
+                    generation: self.generation,
                     broken: false,
                     packed: Vec::with_capacity(256),
                     addr: self.addr.clone(),
                     queued: Vec::new(),
                     queued_count: 0,
+                    queued_wait: None,
                     replies: std::collections::VecDeque::new(),
                     last_checkout: Instant::now(),
                 }))
@@ -215,6 +276,7 @@ impl r2d2::ManageConnection for DataManager {
         // Unsent commands and unread replies belong to the caller that put the conn back.
         conn.queued.clear();
         conn.queued_count = 0;
+        conn.queued_wait = None;
         conn.replies.clear();
         conn.broken || !conn.link.is_open() || self.generation != self.master.generation()
     }
@@ -224,55 +286,98 @@ impl DataConnection {
     fn command(&mut self, args: &[&[u8]], master: &MasterShared) -> Result<Value> {
         self.packed.clear();
         encode_command(&mut self.packed, args);
-        let reply = self.link.request_one(&self.packed);
-        self.check_reply(reply, master)
+        let packed = std::mem::take(&mut self.packed);
+        let reply = self.exchange(server_wait(args), master, |link, wait| {
+            link.request_one(&packed, wait)
+        });
+        self.packed = packed;
+        self.check_reply(reply?, master)
     }
 
     fn pipeline(&mut self, commands: &[&[&[u8]]], master: &MasterShared) -> Result<Vec<Value>> {
         self.packed.clear();
+        let mut wait = None;
         for args in commands {
             encode_command(&mut self.packed, args);
+            wait = wait.max(server_wait(args));
         }
-        self.send_packed(commands.len(), master)
+        self.send_packed(commands.len(), wait, master)
     }
 
     /// Sends `self.packed` (`count` commands) and reads `count` replies.
-    fn send_packed(&mut self, count: usize, master: &MasterShared) -> Result<Vec<Value>> {
-        match self.link.request(&self.packed, count) {
-            Ok(values) => {
-                if values.iter().any(is_readonly_error) {
-                    self.broken = true;
-                    master.want_reask();
-                }
-                Ok(values)
-            }
-            Err(err) => Err(self.fail(&err, master)),
+    fn send_packed(
+        &mut self,
+        count: usize,
+        wait: Option<ServerWait>,
+        master: &MasterShared,
+    ) -> Result<Vec<Value>> {
+        let packed = std::mem::take(&mut self.packed);
+        let replies = self.exchange(wait, master, |link, wait| {
+            link.request(&packed, count, wait)
+        });
+        self.packed = packed;
+        let replies = replies?;
+        if replies.iter().any(is_readonly_error) {
+            self.broken = true;
+            master.want_reask();
         }
+        Ok(replies)
     }
 
-    fn check_reply(
+    /// Runs `io` on the link. While a command waits on the server, the conn is registered
+    /// with the master, so that a switch or an interrupt can end the wait.
+    fn exchange<T>(
         &mut self,
-        reply: redis::RedisResult<Value>,
+        wait: Option<ServerWait>,
         master: &MasterShared,
-    ) -> Result<Value> {
-        match reply {
-            Ok(Value::ServerError(err)) => {
-                let text = server_error_text(&err);
-                let kind = match err.code() {
-                    "READONLY" => ErrorKind::ReadOnly,
-                    "NOAUTH" | "WRONGPASS" => ErrorKind::Auth,
-                    _ => return Err(Error::new(ErrorKind::Server, text)),
-                };
-                self.broken = true;
-                master.want_reask();
-                Err(Error::new(
-                    kind,
-                    format!("{} (master \"{}\" at {})", text, master.name, self.addr),
-                ))
+        io: impl FnOnce(&mut DataLink, Option<ServerWait>) -> redis::RedisResult<T>,
+    ) -> Result<T> {
+        let ticket = match wait {
+            None => None,
+            Some(_) => match self.link.socket_handle() {
+                Ok(socket) => Some(master.begin_wait(self.generation, socket)),
+                Err(err) => return Err(self.fail(&err.into(), master)),
+            },
+        };
+        let result = io(&mut self.link, wait);
+        let woken = ticket.is_some_and(|ticket| master.end_wait(ticket));
+        result.map_err(|err| {
+            if !woken {
+                return self.fail(&err, master);
             }
-            Ok(value) => Ok(value),
-            Err(err) => Err(self.fail(&err, master)),
-        }
+            self.broken = true;
+            let (name, addr) = (&master.name, &self.addr);
+            if master.generation() != self.generation {
+                // As for a command not sent on a stale conn: retry on a fresh one.
+                Error::new(
+                    ErrorKind::ReadOnly,
+                    format!("READONLY master \"{name}\" moved while the command waited on {addr}"),
+                )
+            } else {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("master \"{name}\": {addr}: interrupted while the command waited"),
+                )
+            }
+        })
+    }
+
+    fn check_reply(&mut self, reply: Value, master: &MasterShared) -> Result<Value> {
+        let Value::ServerError(err) = reply else {
+            return Ok(reply);
+        };
+        let text = server_error_text(&err);
+        let kind = match err.code() {
+            _ if now_replica(&err) => ErrorKind::ReadOnly,
+            "NOAUTH" | "WRONGPASS" => ErrorKind::Auth,
+            _ => return Err(Error::new(ErrorKind::Server, text)),
+        };
+        self.broken = true;
+        master.want_reask();
+        Err(Error::new(
+            kind,
+            format!("{} (master \"{}\" at {})", text, master.name, self.addr),
+        ))
     }
 
     fn fail(&mut self, err: &redis::RedisError, master: &MasterShared) -> Error {
@@ -289,7 +394,20 @@ impl DataConnection {
 }
 
 fn is_readonly_error(value: &Value) -> bool {
-    matches!(value, Value::ServerError(err) if err.code() == "READONLY")
+    matches!(value, Value::ServerError(err) if now_replica(err))
+}
+
+/// READONLY, or the error a master that turns replica sends its blocked clients (`-UNBLOCKED
+/// force unblock from blocking operation, instance state changed (master -> replica?)`): either
+/// way the conn points at a replica now.
+fn now_replica(err: &redis::ServerError) -> bool {
+    match err.code() {
+        "READONLY" => true,
+        "UNBLOCKED" => err
+            .details()
+            .is_some_and(|d| d.contains("master -> replica")),
+        _ => false,
+    }
 }
 
 /// The text of an error reply as Redis sent it: `CODE detail`.
@@ -332,6 +450,7 @@ impl Master {
                 wake_driver,
                 fence_lock: Mutex::new(()),
                 fence_changed: Condvar::new(),
+                waiters: Mutex::new(Waiters::default()),
             }),
             current: RwLock::new(None),
             last_switch: Mutex::new(None),
@@ -405,6 +524,7 @@ impl Master {
         }
         drop(old);
         self.shared.notify_fence_waiters();
+        self.shared.interrupt_waits(Some(generation));
         true
     }
 
@@ -575,6 +695,7 @@ impl Conn {
         let conn = &mut *self.pooled;
         encode_command(&mut conn.queued, args);
         conn.queued_count += 1;
+        conn.queued_wait = conn.queued_wait.max(server_wait(args));
         Ok(())
     }
 
@@ -590,13 +711,15 @@ impl Conn {
         if let Err(err) = self.check_may_send() {
             self.pooled.queued.clear();
             self.pooled.queued_count = 0;
+            self.pooled.queued_wait = None;
             return Err(err);
         }
         let conn = &mut *self.pooled;
         std::mem::swap(&mut conn.packed, &mut conn.queued);
         conn.queued.clear();
         let count = std::mem::take(&mut conn.queued_count);
-        let replies = conn.send_packed(count, &self.master)?;
+        let wait = conn.queued_wait.take();
+        let replies = conn.send_packed(count, wait, &self.master)?;
         conn.replies.extend(replies);
         conn.replies
             .pop_front()

@@ -34,6 +34,14 @@ impl ReplicaSet {
         }
     }
 
+    /// See [`crate::Client::interrupt_waits`].
+    pub fn interrupt_waits(&self) {
+        let replicas = self.replicas.read().unwrap_or_else(|p| p.into_inner());
+        for replica in replicas.iter() {
+            replica.shared.interrupt_waits(None);
+        }
+    }
+
     pub fn addrs(&self) -> Vec<NodeAddr> {
         let replicas = self.replicas.read().unwrap_or_else(|p| p.into_inner());
         replicas

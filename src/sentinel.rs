@@ -38,6 +38,23 @@ pub enum Stream {
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
 
+/// A second handle on a stream's socket, for another thread to shut it down: a read blocked on
+/// the stream then returns at once.
+pub(crate) enum SocketHandle {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl SocketHandle {
+    pub fn shut_down(&self) {
+        // Best effort: a socket that is already shut or closed has nothing left to wake.
+        let _ = match self {
+            SocketHandle::Tcp(s) => s.shutdown(Shutdown::Both),
+            SocketHandle::Unix(s) => s.shutdown(Shutdown::Both),
+        };
+    }
+}
+
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -178,7 +195,7 @@ impl Stream {
     }
 
     pub(crate) fn set_timeouts(&self, read: Duration, write: Duration) -> io::Result<()> {
-        self.set_read_timeout(read)?;
+        self.set_read_timeout(Some(read))?;
         match self {
             Stream::Tcp(s) => s.set_write_timeout(Some(write)),
             Stream::Unix(s) => s.set_write_timeout(Some(write)),
@@ -186,11 +203,20 @@ impl Stream {
         }
     }
 
-    fn set_read_timeout(&self, read: Duration) -> io::Result<()> {
+    pub(crate) fn socket_handle(&self) -> io::Result<SocketHandle> {
+        Ok(match self {
+            Stream::Tcp(s) => SocketHandle::Tcp(s.try_clone()?),
+            Stream::Unix(s) => SocketHandle::Unix(s.try_clone()?),
+            Stream::Tls(s) => SocketHandle::Tcp(s.sock.try_clone()?),
+        })
+    }
+
+    /// `None`: reads wait without bound.
+    pub(crate) fn set_read_timeout(&self, read: Option<Duration>) -> io::Result<()> {
         match self {
-            Stream::Tcp(s) => s.set_read_timeout(Some(read)),
-            Stream::Unix(s) => s.set_read_timeout(Some(read)),
-            Stream::Tls(s) => s.sock.set_read_timeout(Some(read)),
+            Stream::Tcp(s) => s.set_read_timeout(read),
+            Stream::Unix(s) => s.set_read_timeout(read),
+            Stream::Tls(s) => s.sock.set_read_timeout(read),
         }
     }
 }
@@ -418,7 +444,7 @@ impl Read for Until<'_> {
         }
         // A zero timeout would mean "wait forever".
         self.stream
-            .set_read_timeout(left.max(Duration::from_millis(1)))?;
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
         self.stream.read(buf)
     }
 }

@@ -140,6 +140,25 @@ pub unsafe extern "C" fn sentinel_client_close(client: *mut sentinel_client) {
     });
 }
 
+/// Ends every command of `client` that is waiting on the server: BLPOP, BRPOP, BRPOPLPUSH,
+/// BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD and XREADGROUP with BLOCK, WAIT, WAITAOF.
+/// Each returns NULL with an IO error now, and its conn is closed when put back. Commands that
+/// start waiting after this call are not affected. Any thread may call it while others use
+/// the client: for instance to end a `BLPOP list 0` before `sentinel_client_close`, which must
+/// not run while any thread is inside a call. Borrows `client`; NULL is a no-op.
+///
+/// # Safety
+/// `client` is NULL or a live client.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_client_interrupt_waits(client: *const sentinel_client) {
+    boundary_void(|| {
+        // SAFETY: forwarded contract.
+        if let Ok(client) = unsafe { ref_arg(client, "client") } {
+            client.core.interrupt_waits();
+        }
+    });
+}
+
 /// Checks out a connection to the current master of `name`, waiting up to the pool wait time
 /// for a free one. After the client has seen a failover, every conn it returns points at the
 /// new master.

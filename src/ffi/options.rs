@@ -141,7 +141,10 @@ pub unsafe extern "C" fn sentinel_options_set_connect_timeout_ms(
 }
 
 /// Bound on reading one reply from a data node; a hung master fails the command (IO) after
-/// this long. Default 3000 ms. Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
+/// this long. Default 3000 ms. A command that waits on the server (see
+/// `sentinel_client_interrupt_waits`) is given its own timeout on top of this one, and waits
+/// without bound when that timeout is 0; a failover or an interrupt still ends its wait.
+/// Returns false and sets `*err` when `opts` is NULL or `millis` is 0.
 ///
 /// # Safety
 /// `opts` is NULL or live options used by no other thread.

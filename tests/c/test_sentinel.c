@@ -730,13 +730,84 @@ static void test_options(void) {
   CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_POOL_TIMEOUT, "kind %d", sentinel_error_get_kind(err));
   sentinel_error_free(err);
   err = NULL;
-  const char *blpop[] = {"BLPOP", "nothing-here", "1"};
+  /* a command that waits on the server is given its own timeout on top of the read timeout */
+  const char *blpop[] = {"BLPOP", "nothing-here", "0.5"};
   double start = now_s();
-  CHECK(cmd(conn, &err, 3, blpop) == NULL, "BLPOP past the read timeout");
+  sentinel_reply *r = cmd(conn, &err, 3, blpop);
+  CHECK(r != NULL && r->type == SENTINEL_REPLY_NIL, "BLPOP waits its own 0.5 s: %s",
+        sentinel_error_message(err));
+  CHECK(now_s() - start > 0.45, "BLPOP waited (%.2fs)", now_s() - start);
+  sentinel_reply_free(r);
+  /* any other command still fails at the read timeout, and says so (a paused server does not
+   * answer; paused briefly, far from the sentinels' down-after) */
+  sentinel_client *other = new_client(1);
+  sentinel_conn *pauser = sentinel_get_master(other, NAME, NULL);
+  const char *pause[] = {"CLIENT", "PAUSE", "600", "ALL"};
+  sentinel_reply_free(cmd(pauser, NULL, 4, pause));
+  const char *get[] = {"GET", "k"};
+  start = now_s();
+  CHECK(cmd(conn, &err, 2, get) == NULL, "GET on a paused server");
+  double spent = now_s() - start;
+  sentinel_put_master(other, NAME, pauser);
+  sentinel_client_close(other);
   CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_IO, "kind %d", sentinel_error_get_kind(err));
-  CHECK(now_s() - start < 0.8, "read timeout honoured (%.2fs)", now_s() - start);
+  CHECK(spent < 0.5, "read timeout honoured (%.2fs)", spent);
+  CHECK(strstr(sentinel_error_message(err), "no reply within 200 ms") != NULL, "says why: %s",
+        sentinel_error_message(err));
   sentinel_carefully_put_master(c, NAME, conn, err);
   sentinel_error_free(err);
+  sentinel_client_close(c);
+}
+
+struct waiting_call {
+  sentinel_client *client;
+  const char **argv;
+  int argc;
+  sentinel_error_kind kind;
+  double seconds;
+};
+
+static void *wait_on_server(void *arg) {
+  struct waiting_call *call = arg;
+  sentinel_error *err = NULL;
+  double start = now_s();
+  sentinel_reply *r = sentinel_master_command_argv(call->client, NAME, (size_t)call->argc,
+                                                   call->argv, NULL, &err);
+  call->seconds = now_s() - start;
+  call->kind = r ? (sentinel_error_kind)0 : sentinel_error_get_kind(err);
+  sentinel_reply_free(r);
+  sentinel_error_free(err);
+  return NULL;
+}
+
+/* Waits without bound (timeout 0) end on sentinel_client_interrupt_waits, in every form. */
+static void test_interrupt_waits(void) {
+  sentinel_client_interrupt_waits(NULL);
+  sentinel_client *c = new_client(4);
+  const char *blpop[] = {"BLPOP", "nothing-here", "0"};
+  const char *xread[] = {"XREAD", "BLOCK", "0", "STREAMS", "no-stream", "$"};
+  const char *wait[] = {"WAIT", "5", "0"};
+  struct waiting_call calls[] = {{c, blpop, 3, 0, 0}, {c, xread, 6, 0, 0}, {c, wait, 3, 0, 0}};
+  pthread_t threads[3];
+  for (int i = 0; i < 3; i++) pthread_create(&threads[i], NULL, wait_on_server, &calls[i]);
+  usleep(300000);
+  double start = now_s();
+  sentinel_client_interrupt_waits(c);
+  for (int i = 0; i < 3; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK(calls[i].kind == SENTINEL_ERROR_IO, "%s interrupted: kind %d", calls[i].argv[0], calls[i].kind);
+    CHECK(calls[i].seconds > 0.25, "%s waited until interrupted (%.2fs)", calls[i].argv[0], calls[i].seconds);
+  }
+  CHECK(now_s() - start < 1.0, "interrupt ended the waits at once (%.2fs)", now_s() - start);
+  /* the pool is whole again: the interrupted conns were closed, fresh ones open */
+  const char *ping[] = {"PING"};
+  for (int i = 0; i < 4; i++) {
+    sentinel_error *err = NULL;
+    sentinel_reply *r = sentinel_master_command_argv(c, NAME, 1, ping, NULL, &err);
+    CHECK(r != NULL, "PING after the interrupt: %s", sentinel_error_message(err));
+    sentinel_reply_free(r);
+    sentinel_error_free(err);
+  }
   sentinel_client_close(c);
 }
 
@@ -747,6 +818,7 @@ int main(void) {
   test_threads();
   test_unix_socket();
   test_options();
+  test_interrupt_waits();
   test_pipelining();
   test_one_call_and_flatten();
   test_production_options();

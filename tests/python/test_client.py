@@ -299,6 +299,100 @@ def test_forced_failover_followed(failover_topo):
         assert "id=%d " % before_id not in clients
 
 
+def in_thread(fn, *args):
+    """Runs fn(*args) on a thread; returns the thread and a dict that gets "result" or
+    "error", and "seconds"."""
+    outcome = {}
+
+    def run():
+        start = time.monotonic()
+        try:
+            outcome["result"] = fn(*args)
+        except Error as e:
+            outcome["error"] = e
+        outcome["seconds"] = time.monotonic() - start
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_commands_that_wait_on_the_server_get_their_own_timeout(topo):
+    port = topo.masters["a"].port
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=2, names=["a"],
+                               read_timeout=0.2) as client:
+        for command in (("BLPOP", "nothing", "0.5"), ("XREAD", "BLOCK", "500", "STREAMS", "wait-stream", "$"),
+                        ("WAIT", "5", "500")):
+            start = time.monotonic()
+            client.execute("a", *command)  # None, None, and the replicas that acked
+            assert 0.45 < time.monotonic() - start < 2, command
+        with client.master("a") as conn:
+            start = time.monotonic()
+            assert conn.pipeline([("PING",), ("BLPOP", "nothing", 0.4), ("PING",)]) == [
+                "PONG", None, "PONG"]
+            assert time.monotonic() - start > 0.35
+        # timeout 0 waits without bound: here until another client pushes, 0.6 s later
+        threading.Timer(0.6, lambda: resp_command(port, "RPUSH", "wait-list", "v")).start()
+        assert client.execute("a", "BLPOP", "wait-list", 0) == [b"wait-list", b"v"]
+        # any other command still fails at the read timeout, and says so. The server is paused
+        # briefly, far from the sentinel's down-after.
+        resp_command(port, "CLIENT", "PAUSE", "600", "ALL")
+        start = time.monotonic()
+        with pytest.raises(Error) as info:
+            client.execute("a", "GET", "k")
+        assert time.monotonic() - start < 0.5
+        assert info.value.kind == ErrorKind.IO and "no reply within 200 ms" in str(info.value)
+
+
+def test_close_and_interrupt_end_waits(topo):
+    client = redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=2, names=["a"])
+    thread, outcome = in_thread(client.execute, "a", "BLPOP", "nothing", 0)
+    time.sleep(0.3)
+    client.interrupt_waits()
+    thread.join(2)
+    assert outcome["error"].kind == ErrorKind.IO and "interrupted" in str(outcome["error"])
+    assert client.execute("a", "PING") == "PONG"
+    thread, outcome = in_thread(client.execute, "a", "BLPOP", "nothing", 0)
+    time.sleep(0.3)
+    start = time.monotonic()
+    client.close()  # would wait for ever on the BLPOP otherwise
+    assert time.monotonic() - start < 2
+    thread.join(2)
+    assert outcome["error"].kind == ErrorKind.IO
+
+
+def test_a_demoted_master_unblocks_waits_as_readonly(two_masters_topo):
+    topo = two_masters_topo
+    a, b = topo.masters["a"].port, topo.masters["b"].port
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=2, names=["a"]) as client:
+        thread, outcome = in_thread(client.execute, "a", "BLPOP", "nothing", 0)
+        time.sleep(0.3)
+        resp_command(a, "REPLICAOF", "127.0.0.1", str(b))
+        try:
+            thread.join(5)
+        finally:
+            resp_command(a, "REPLICAOF", "NO", "ONE")
+        error = outcome["error"]
+        assert error.kind == ErrorKind.READONLY and error.is_readonly
+        assert str(error).startswith("UNBLOCKED"), error
+
+
+def test_a_failover_ends_waits_on_the_old_master(failover_topo):
+    topo = failover_topo
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=4, names=["mymaster"]) as client:
+        thread, outcome = in_thread(client.execute, "mymaster", "BLPOP", "jobs", 0)
+        time.sleep(0.3)
+        old, new = topo.failover("mymaster")
+        thread.join(10)
+        error = outcome["error"]
+        assert error.kind == ErrorKind.READONLY, error
+        # ended by the switch, seconds before the old master is demoted
+        assert "moved while the command waited" in str(error), error
+        assert topo.role(old) == "master"
+        threading.Timer(0.3, lambda: resp_command(new, "RPUSH", "jobs", "j1")).start()
+        assert client.execute("mymaster", "BLPOP", "jobs", 0) == [b"jobs", b"j1"]
+
+
 def test_sentinel_killed_and_restarted(failover_topo):
     topo = failover_topo
     with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=2, names=["mymaster"]) as client:
@@ -323,9 +417,10 @@ def test_options(topo):
             with pytest.raises(Error) as info:
                 client.get_master("a")   # pool of one, 200 ms wait
             assert info.value.kind == ErrorKind.POOL_TIMEOUT
+            resp_command(topo.masters["a"].port, "CLIENT", "PAUSE", "500", "ALL")
             with pytest.raises(Error) as info:
-                conn.cmd("BLPOP", "nothing-here", "1")   # read timeout 250 ms
-            assert info.value.kind == ErrorKind.IO
+                conn.cmd("GET", "k")   # read timeout 250 ms
+            assert info.value.kind == ErrorKind.IO and "within 250 ms" in str(info.value)
     for bad in (dict(read_timeout=0), dict(pool_wait=-1), dict(fence_wait="x"),
                 dict(sentinels=["nohost"]), dict(sentinels=[("udp", "h:1")])):
         with pytest.raises(Error) as info:

@@ -529,13 +529,28 @@ class Client:
         ``with client.master("name") as conn: ...``"""
         return _Checkout(self, name)
 
+    def interrupt_waits(self) -> None:
+        """Ends every command of this client waiting on the server (BLPOP, XREAD BLOCK, WAIT
+        and the like): each raises an IO error now, and its conn is closed when put back.
+        Commands that start waiting later are not affected. ``close`` does this itself."""
+        ptr = self._enter()
+        try:
+            lib.sentinel_client_interrupt_waits(ptr)
+        finally:
+            self._leave()
+
     def close(self) -> None:
-        """Stops background threads and closes every connection. Closing twice is a no-op."""
+        """Stops background threads and closes every connection; commands other threads are
+        waiting in (BLPOP and the like) end with an IO error. Closing twice is a no-op."""
         with _CLOSE_LOCK:
             if self._closed:
                 return
             self._closed = True
-        while self._inflight:  # calls in flight end within their timeouts
+        # Calls in flight end within their timeouts, or, waiting on the server, when woken.
+        # Woken again each time round: a call may start its wait just after a wake.
+        while self._inflight:
+            if self._ptr is not None and not self._forked:
+                lib.sentinel_client_interrupt_waits(self._ptr)
             time.sleep(0.001)
         ptr, self._ptr = self._ptr, None
         if ptr and not self._forked:  # a parent's client is the parent's to close

@@ -100,6 +100,7 @@ FUNCTIONS = {
     "sentinel_options_set_event_callback": (c_bool, [OptionsPtr, EVENT_FN, c_void_p, POINTER(ErrorPtr)]),
     "sentinel_client_stats": (c_bool, [ClientPtr, c_char_p, POINTER(MasterStatsStruct), POINTER(ErrorPtr)]),
     "sentinel_client_close": (None, [ClientPtr]),
+    "sentinel_client_interrupt_waits": (None, [ClientPtr]),
     "sentinel_get_master": (ConnPtr, [ClientPtr, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_get_replica": (ConnPtr, [ClientPtr, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_put_master": (None, [ClientPtr, c_char_p, ConnPtr]),
