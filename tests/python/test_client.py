@@ -1,5 +1,6 @@
 import gc
 import re
+import signal
 import threading
 import time
 
@@ -391,6 +392,24 @@ def test_a_failover_ends_waits_on_the_old_master(failover_topo):
         assert topo.role(old) == "master"
         threading.Timer(0.3, lambda: resp_command(new, "RPUSH", "jobs", "j1")).start()
         assert client.execute("mymaster", "BLPOP", "jobs", 0) == [b"jobs", b"j1"]
+
+
+def test_a_wait_on_a_stopped_master_ends_when_the_client_follows(failover_topo):
+    # the old master never answers again: only the switch can end a wait without bound
+    topo = failover_topo
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=4, names=["mymaster"]) as client:
+        thread, outcome = in_thread(client.execute, "mymaster", "BLPOP", "jobs", 0)
+        time.sleep(0.3)
+        master = topo.masters["mymaster"]
+        master.signal(signal.SIGSTOP)
+        try:
+            topo.wait_switch("mymaster", master.port)
+            thread.join(10)
+        finally:
+            master.signal(signal.SIGCONT)
+        assert "error" in outcome, "the wait did not end: %r" % outcome
+        error = outcome["error"]
+        assert error.kind == ErrorKind.READONLY and "moved while the command waited" in str(error)
 
 
 def test_sentinel_killed_and_restarted(failover_topo):
