@@ -429,8 +429,6 @@ impl Client {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Stops and joins every watcher, closes every idle connection and the connect threads.
-    /// Connections still checked out close when dropped. Closing twice is a no-op.
     /// Ends every command of this client that is waiting on the server (BLPOP, XREAD BLOCK,
     /// WAIT and the like, see `blocking`): each fails now with an IO error, and its conn is
     /// closed when it comes back. Commands that start waiting later are not affected. For a
@@ -444,6 +442,9 @@ impl Client {
         }
     }
 
+    /// Ends the waits of commands waiting on the server, stops and joins every watcher,
+    /// closes every idle connection and the connect threads. Connections still checked out
+    /// close when dropped. Closing twice is a no-op.
     pub fn close(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;

@@ -341,11 +341,14 @@ impl DataConnection {
         };
         let result = io(&mut self.link, wait);
         let woken = ticket.is_some_and(|ticket| master.end_wait(ticket));
+        if woken {
+            // Its socket is shut, even when the reply came in just before.
+            self.broken = true;
+        }
         result.map_err(|err| {
             if !woken {
                 return self.fail(&err, master);
             }
-            self.broken = true;
             let (name, addr) = (&master.name, &self.addr);
             if master.generation() != self.generation {
                 // As for a command not sent on a stale conn: retry on a fresh one.

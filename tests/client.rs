@@ -280,3 +280,44 @@ fn unix_socket_sentinel_and_no_sentinel() {
     assert!(err.is_sentinel());
     assert!(err.message().contains("127.0.0.1:1"), "{}", err.message());
 }
+
+#[test]
+fn waits_on_the_server_get_their_own_timeout_and_close_ends_them() {
+    let topo = Topology::start(&["mymaster"], 0, 1);
+    let mut config = topo.config(&["mymaster"], 2);
+    config.read_timeout = Duration::from_millis(100);
+    let client = Arc::new(Client::new(config).unwrap());
+
+    // Appended commands are allowed the longest wait among them.
+    let mut conn = client.get_master("mymaster").unwrap();
+    conn.append(&[b"BLPOP", b"nothing", b"0.3"]).unwrap();
+    conn.append(&[b"PING"]).unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(conn.get_reply().unwrap(), Value::Nil);
+    assert_eq!(
+        conn.get_reply().unwrap(),
+        Value::SimpleString("PONG".into())
+    );
+    assert!(started.elapsed() >= Duration::from_millis(280));
+    client.put_master(conn);
+
+    // Timeout 0 waits until woken: here by close, which must not wait for it.
+    let waiter = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            let mut conn = client.get_master("mymaster").unwrap();
+            cmd(&mut conn, &["BLPOP", "nothing", "0"]).unwrap_err()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    client.close();
+    let err = waiter.join().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(err.message().contains("interrupted"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
