@@ -181,7 +181,8 @@ impl Shared {
     }
 
     /// Asks every known sentinel where master `index` is and follows the answer with the
-    /// highest configuration epoch. With no sentinel reachable, keeps the last known master.
+    /// highest configuration epoch (see [`most_credible`]). With no sentinel reachable, keeps
+    /// the last known master.
     pub fn reask(&self, index: usize, lift_fence: bool) {
         self.reask_masters(&[index], lift_fence);
     }
@@ -194,29 +195,25 @@ impl Shared {
     }
 
     fn reask_masters(&self, indices: &[usize], lift_fence: bool) {
-        let mut best: Vec<Option<(NodeAddr, u64)>> = vec![None; indices.len()];
+        let mut answers: Vec<Vec<(NodeAddr, u64)>> = vec![Vec::new(); indices.len()];
         for addr in self.watchers.known() {
             let dial = &self.sentinel_dial;
             let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, dial)
             else {
                 continue;
             };
-            for (&index, best) in indices.iter().zip(best.iter_mut()) {
+            for (&index, answers) in indices.iter().zip(answers.iter_mut()) {
                 match link.master_info(self.masters[index].name()) {
-                    Ok(Some((found, epoch))) => {
-                        if best.as_ref().is_none_or(|(_, e)| epoch > *e) {
-                            *best = Some((self.config.map_addr(found), epoch));
-                        }
-                    }
+                    Ok(Some((found, epoch))) => answers.push((self.config.map_addr(found), epoch)),
                     Ok(None) => {}
                     // A query that failed may leave its reply in flight: drop this link.
                     Err(_) => break,
                 }
             }
         }
-        for (&index, best) in indices.iter().zip(best) {
-            match best {
-                Some((addr, _)) => {
+        for (&index, answers) in indices.iter().zip(answers) {
+            match most_credible(answers) {
+                Some(addr) => {
                     self.config.emit(ClientEvent::MasterResolved {
                         master: self.masters[index].name().to_owned(),
                         address: addr.clone(),
@@ -228,6 +225,27 @@ impl Shared {
             }
         }
     }
+}
+
+/// The address named with the highest config epoch; among those, the one most sentinels
+/// name (answers fallen back to `get-master-addr-by-name` all carry epoch 0, so one stale
+/// sentinel would otherwise win whenever it answered first); then the first named.
+fn most_credible(answers: Vec<(NodeAddr, u64)>) -> Option<NodeAddr> {
+    let top = answers.iter().map(|(_, epoch)| *epoch).max()?;
+    let named: Vec<NodeAddr> = answers
+        .into_iter()
+        .filter(|(_, epoch)| *epoch == top)
+        .map(|(addr, _)| addr)
+        .collect();
+    let votes = |addr: &NodeAddr| named.iter().filter(|a| *a == addr).count();
+    let mut best: Option<(&NodeAddr, usize)> = None;
+    for addr in &named {
+        let count = votes(addr);
+        if best.is_none_or(|(_, most)| count > most) {
+            best = Some((addr, count));
+        }
+    }
+    best.map(|(addr, _)| addr.clone())
 }
 
 /// Asks the data node at `addr` for its role: `None` when it cannot be reached, `Some(None)`
@@ -336,5 +354,28 @@ fn drive_fence(
             drop(fences);
             shared.lift(index, fence.generation);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(port: u16) -> NodeAddr {
+        NodeAddr::new("10.0.0.1".to_owned(), port)
+    }
+
+    #[test]
+    fn the_highest_epoch_wins_then_the_most_sentinels() {
+        assert_eq!(most_credible(vec![]), None);
+        // A newer epoch outranks any number of stale sentinels.
+        let answers = vec![(at(1), 3), (at(1), 3), (at(2), 4)];
+        assert_eq!(most_credible(answers), Some(at(2)));
+        // Epoch 0 everywhere (get-master-addr-by-name): the majority, not the first to answer.
+        let answers = vec![(at(1), 0), (at(2), 0), (at(2), 0)];
+        assert_eq!(most_credible(answers), Some(at(2)));
+        // A tie keeps the first named.
+        let answers = vec![(at(1), 0), (at(2), 0)];
+        assert_eq!(most_credible(answers), Some(at(1)));
     }
 }
