@@ -7,7 +7,11 @@ For each writer it prints the longest gap between two acknowledged writes, how m
 acknowledged writes the surviving master does not have, and when the writer's first write
 landed on the new master, relative to the first +switch-master any sentinel published
 (negative: before it). A monitor polls every data node every millisecond for ROLE and the
-writers' counters, which is how "first write on the new master" is seen from outside."""
+writers' counters, which is how "first write on the new master" is seen from outside.
+
+Then a queue through one more forced failover: a producer (our binding) and one BLPOP consumer
+per client; for each consumer, the longest wait between two items, and items lost or received
+twice."""
 
 import argparse
 import os
@@ -175,6 +179,37 @@ def run_scenario(topo, label, fault, c_writer, seconds_after, ann):
     return rows, new
 
 
+CONSUMERS = (("ours", "Python binding"), ("redis-py", "redis-py master_for"))
+
+
+def run_queue(topo, seconds_after):
+    """Scenario 3: a forced failover while a producer feeds one list per consumer."""
+    lists = ["bench:queue:%s" % kind for kind, _ in CONSUMERS]
+    sentinel_ports = ",".join(str(s.port) for s in topo.sentinels if s.alive())
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
+    script = os.path.join(HERE, "failover_consumer.py")
+    total = 1.5 + seconds_after
+
+    def start(kind, key):
+        return subprocess.Popen([sys.executable, script, kind, sentinel_ports, NAME, key,
+                                 str(total)], stdout=subprocess.PIPE, env=env)
+
+    consumers = [start(kind, key) for (kind, _), key in zip(CONSUMERS, lists)]
+    producer = start("producer", ",".join(lists))
+    time.sleep(1.5)
+    old = topo.master_port(NAME)
+    resp_command(topo.sentinels[0].port, "SENTINEL", "FAILOVER", NAME)
+    topo.wait_switch(NAME, old, timeout=30)
+    produced = int(parse(producer.communicate(timeout=total + 60)[0])["PRODUCED"])
+    rows = []
+    for (_, label), proc in zip(CONSUMERS, consumers):
+        result = parse(proc.communicate(timeout=total + 60)[0])
+        received, distinct = int(result["RECEIVED"]), int(result["DISTINCT"])
+        rows.append((label, float(result["GAP_MS"]), produced - distinct, received - distinct,
+                     produced))
+    return rows
+
+
 def wait_replicas(port, count, timeout=40):
     def ready():
         info = resp_command(port, "INFO", "replication")
@@ -205,6 +240,9 @@ def main():
         print("scenario 2: kill -9 of the master, writers run 6 s after it", flush=True)
         rows2, _ = run_scenario(topo, "kill -9", kill, args.c_writer, 6.0, ann)
         ann.stop.set()
+        print("scenario 3: forced failover under a queue (RPUSH producer, BLPOP consumers), "
+              "12 s after it", flush=True)
+        queue_rows = run_queue(topo, 12.0)
     print()
     print("| scenario | client | longest write gap (ms) | acked writes lost | acked writes "
           "| first write on new master after first +switch-master (ms) | ... after first +selected-slave (ms) |")
@@ -212,6 +250,12 @@ def main():
     for label, writer, gap, lost, acked, after_switch, after_selected in rows + rows2:
         print("| %s | %s | %.0f | %d | %d | %s | %s |" % (label, writer, gap, lost, acked, after_switch,
                                                      after_selected))
+    print()
+    print("| scenario | consumer | longest wait between two items (ms) | items lost "
+          "| items received twice | items produced |")
+    print("|---|---|---:|---:|---:|---:|")
+    for label, gap, lost, twice, produced in queue_rows:
+        print("| forced, queue | %s | %.0f | %d | %d | %d |" % (label, gap, lost, twice, produced))
     return 0
 
 
