@@ -358,8 +358,10 @@ struct sentinel_conn *sentinel_get_replica(struct sentinel_client *client,
 
 /*
  Puts `conn` back for reuse. It is closed instead when it is broken (an I/O or READONLY
- error was seen on it) or when its master has moved since it was checked out. NULL `client`
- or `conn` is a no-op. Consumes `conn`. Does not take ownership of `name`.
+ error was seen on it), when its master has moved since it was checked out, or when its
+ commands left state the next caller would inherit: inside MULTI or WATCH, subscribed,
+ monitoring, or after SELECT, HELLO, AUTH, RESET, CLIENT REPLY or CLIENT TRACKING. NULL
+ `client` or `conn` is a no-op. Consumes `conn`. Does not take ownership of `name`.
 
  # Safety
  `conn` is NULL or a conn checked out of `client` and not yet put back.

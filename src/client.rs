@@ -345,8 +345,9 @@ impl Client {
         Ok(self.shared.replicas[self.master_index(name)?].addrs())
     }
 
-    /// Puts a connection back. It is closed instead of reused when it is broken or when its
-    /// master moved since it was handed out.
+    /// Puts a connection back. It is closed instead of reused when it is broken, when its
+    /// master moved since it was handed out, or when its commands left state the next caller
+    /// would inherit (inside MULTI or WATCH, subscribed, another database, ...).
     pub fn put_master(&self, conn: Conn) {
         drop(conn);
     }

@@ -36,6 +36,7 @@ mod reply_reader;
 mod resolve;
 pub mod resp;
 pub mod sentinel;
+mod session;
 mod tls;
 mod watcher;
 

@@ -22,6 +22,7 @@ use crate::datalink::DataLink;
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::encode_command;
 use crate::sentinel::SocketHandle;
+use crate::session::Session;
 use crate::tls::Dial;
 
 pub use redis::Value;
@@ -193,6 +194,8 @@ pub struct DataConnection {
     link: DataLink,
     generation: u64,
     broken: bool,
+    /// What its commands left behind; a conn that is not clean is closed when it comes back.
+    session: Session,
     packed: Vec<u8>,
     addr: Arc<NodeAddr>,
     /// Commands appended but not sent yet, how many, and the longest any may wait on the
@@ -239,6 +242,7 @@ impl r2d2::ManageConnection for DataManager {
                     link,
                     generation: self.generation,
                     broken: false,
+                    session: Session::default(),
                     packed: Vec::with_capacity(256),
                     addr: self.addr.clone(),
                     queued: Vec::new(),
@@ -278,12 +282,16 @@ impl r2d2::ManageConnection for DataManager {
         conn.queued_count = 0;
         conn.queued_wait = None;
         conn.replies.clear();
-        conn.broken || !conn.link.is_open() || self.generation != self.master.generation()
+        conn.broken
+            || !conn.link.is_open()
+            || !conn.session.is_clean()
+            || self.generation != self.master.generation()
     }
 }
 
 impl DataConnection {
     fn command(&mut self, args: &[&[u8]], master: &MasterShared) -> Result<Value> {
+        self.session.track(args);
         self.packed.clear();
         encode_command(&mut self.packed, args);
         let packed = std::mem::take(&mut self.packed);
@@ -300,6 +308,7 @@ impl DataConnection {
         for args in commands {
             encode_command(&mut self.packed, args);
             wait = wait.max(server_wait(args));
+            self.session.track(args);
         }
         self.send_packed(commands.len(), wait, master)
     }
@@ -699,6 +708,7 @@ impl Conn {
         encode_command(&mut conn.queued, args);
         conn.queued_count += 1;
         conn.queued_wait = conn.queued_wait.max(server_wait(args));
+        conn.session.track(args);
         Ok(())
     }
 

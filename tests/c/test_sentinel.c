@@ -780,6 +780,23 @@ static void *wait_on_server(void *arg) {
   return NULL;
 }
 
+/* A conn put back inside MULTI is closed, not handed to the next caller (who would get QUEUED). */
+static void test_session_state_is_not_pooled(void) {
+  sentinel_client *c = new_client(1);
+  const char *set[] = {"SET", "session", "v"}, *get[] = {"GET", "session"}, *multi[] = {"MULTI"};
+  sentinel_reply_free(sentinel_master_command_argv(c, NAME, 3, set, NULL, NULL));
+  sentinel_conn *conn = sentinel_get_master(c, NAME, NULL);
+  sentinel_reply_free(cmd(conn, NULL, 1, multi));
+  sentinel_put_master(c, NAME, conn);
+  sentinel_error *err = NULL;
+  sentinel_reply *r = sentinel_master_command_argv(c, NAME, 2, get, NULL, &err);
+  CHECK(r && r->type == SENTINEL_REPLY_STRING && strcmp(r->str, "v") == 0,
+        "GET after a conn was put back inside MULTI: %s", r ? r->str : sentinel_error_message(err));
+  sentinel_reply_free(r);
+  sentinel_error_free(err);
+  sentinel_client_close(c);
+}
+
 /* Waits without bound (timeout 0) end on sentinel_client_interrupt_waits, in every form. */
 static void test_interrupt_waits(void) {
   sentinel_client_interrupt_waits(NULL);
@@ -819,6 +836,7 @@ int main(void) {
   test_unix_socket();
   test_options();
   test_interrupt_waits();
+  test_session_state_is_not_pooled();
   test_pipelining();
   test_one_call_and_flatten();
   test_production_options();

@@ -177,6 +177,26 @@ def test_server_error_keeps_readonly_closes(topo, client):
     use_each_after_kill(client, second, client_id)
 
 
+def test_conns_left_with_session_state_are_not_pooled_again(topo):
+    # Put back inside MULTI, a conn would answer the next caller QUEUED and never run a thing.
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=1, names=["a"]) as client:
+        client.execute("a", "SET", "session", "v")
+        with client.master("a") as conn:
+            kept = client_id(conn)
+            conn.pipeline([("MULTI",), ("INCR", "n"), ("EXEC",)])
+            conn.cmd("WATCH", "session")
+            conn.cmd("UNWATCH")
+        with client.master("a") as conn:
+            assert client_id(conn) == kept  # finished transactions leave nothing behind
+        for setup in (("MULTI",), ("WATCH", "session"), ("SELECT", "3"), ("SUBSCRIBE", "ch")):
+            with client.master("a") as conn:
+                left = client_id(conn)
+                conn.cmd(*setup)
+            assert client.execute("a", "GET", "session") == b"v", setup
+            with client.master("a") as conn:
+                assert client_id(conn) != left, setup
+
+
 def test_put_back_conn_is_unusable(client):
     conn = client.get_master("b")
     client.put_master("b", conn)
