@@ -294,12 +294,10 @@ impl DataConnection {
         self.session.track(args);
         self.packed.clear();
         encode_command(&mut self.packed, args);
-        let packed = std::mem::take(&mut self.packed);
-        let reply = self.exchange(server_wait(args), master, |link, wait| {
-            link.request_one(&packed, wait)
-        });
-        self.packed = packed;
-        self.check_reply(reply?, master)
+        let reply = self.exchange(server_wait(args), master, |link, packed, wait| {
+            link.request_one(packed, wait)
+        })?;
+        self.check_reply(reply, master)
     }
 
     fn pipeline(&mut self, commands: &[&[&[u8]]], master: &MasterShared) -> Result<Vec<Value>> {
@@ -320,12 +318,9 @@ impl DataConnection {
         wait: Option<ServerWait>,
         master: &MasterShared,
     ) -> Result<Vec<Value>> {
-        let packed = std::mem::take(&mut self.packed);
-        let replies = self.exchange(wait, master, |link, wait| {
-            link.request(&packed, count, wait)
-        });
-        self.packed = packed;
-        let replies = replies?;
+        let replies = self.exchange(wait, master, |link, packed, wait| {
+            link.request(packed, count, wait)
+        })?;
         if replies.iter().any(is_readonly_error) {
             self.broken = true;
             master.want_reask();
@@ -333,13 +328,14 @@ impl DataConnection {
         Ok(replies)
     }
 
-    /// Runs `io` on the link. While a command waits on the server, the conn is registered
-    /// with the master, so that a switch or an interrupt can end the wait.
+    /// Runs `io` on the link with the packed commands. While a command waits on the server,
+    /// the conn is registered with the master, so that a switch or an interrupt can end the
+    /// wait.
     fn exchange<T>(
         &mut self,
         wait: Option<ServerWait>,
         master: &MasterShared,
-        io: impl FnOnce(&mut DataLink, Option<ServerWait>) -> redis::RedisResult<T>,
+        io: impl FnOnce(&mut DataLink, &[u8], Option<ServerWait>) -> redis::RedisResult<T>,
     ) -> Result<T> {
         let ticket = match wait {
             None => None,
@@ -348,7 +344,7 @@ impl DataConnection {
                 Err(err) => return Err(self.fail(&err.into(), master)),
             },
         };
-        let result = io(&mut self.link, wait);
+        let result = io(&mut self.link, &self.packed, wait);
         let woken = ticket.is_some_and(|ticket| master.end_wait(ticket));
         if woken {
             // Its socket is shut, even when the reply came in just before.
