@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use crate::resp::upper_name;
+
 /// How much longer than the read timeout a command's reply may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum ServerWait {
@@ -21,14 +23,10 @@ pub(crate) enum ServerWait {
 pub(crate) fn server_wait(args: &[&[u8]]) -> Option<ServerWait> {
     let (name, rest) = args.split_first()?;
     // Every blocking command starts with B, W or X: one byte turns all others away.
-    if !matches!(name.first()?.to_ascii_uppercase(), b'B' | b'W' | b'X') || name.len() > 10 {
+    if !matches!(name.first()?.to_ascii_uppercase(), b'B' | b'W' | b'X') {
         return None;
     }
-    let mut upper = [0u8; 10];
-    let upper = &mut upper[..name.len()];
-    upper.copy_from_slice(name);
-    upper.make_ascii_uppercase();
-    match &*upper {
+    match upper_name(name, &mut [0u8; 10])? {
         b"BLPOP" | b"BRPOP" | b"BRPOPLPUSH" | b"BLMOVE" | b"BZPOPMIN" | b"BZPOPMAX" => {
             seconds(rest.last()?)
         }

@@ -11,6 +11,18 @@ pub fn encode_command(out: &mut Vec<u8>, args: &[&[u8]]) {
     }
 }
 
+/// `name` in upper case, in `buf`, when it fits: to match command names without allocating.
+/// `None` for a longer name, which is none of the names a caller matches.
+pub(crate) fn upper_name<'a, const N: usize>(
+    name: &[u8],
+    buf: &'a mut [u8; N],
+) -> Option<&'a [u8]> {
+    let upper = buf.get_mut(..name.len())?;
+    upper.copy_from_slice(name);
+    upper.make_ascii_uppercase();
+    Some(upper)
+}
+
 /// `<marker><n>\r\n`, without going through `fmt` (this runs for every argument sent).
 fn push_header(out: &mut Vec<u8>, marker: u8, n: usize) {
     let mut digits = [0u8; 20];

@@ -6,6 +6,8 @@
 //! is closed when it comes back instead of being pooled again: a reconnect costs far less than
 //! a caller acting on someone else's session.
 
+use crate::resp::upper_name;
+
 /// What a conn's commands have left behind, as far as the next caller could notice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Session {
@@ -27,15 +29,14 @@ impl Session {
         if !matches!(
             first,
             Some(b'A' | b'C' | b'D' | b'E' | b'H' | b'M' | b'P' | b'R' | b'S' | b'U' | b'W')
-        ) || name.len() > 11
-        {
+        ) {
             return;
         }
-        let mut upper = [0u8; 11];
-        let upper = &mut upper[..name.len()];
-        upper.copy_from_slice(name);
-        upper.make_ascii_uppercase();
-        match &*upper {
+        let mut buf = [0u8; 11];
+        let Some(upper) = upper_name(name, &mut buf) else {
+            return;
+        };
+        match upper {
             b"MULTI" => self.in_multi = true,
             b"EXEC" | b"DISCARD" => {
                 self.in_multi = false;
