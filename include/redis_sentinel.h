@@ -18,6 +18,33 @@
 #include <stdint.h>
 
 /*
+ Returned by `sentinel_master_command_into` and `sentinel_command_into`: the reply is nil.
+ */
+#define SENTINEL_INTO_NIL -1
+
+/*
+ Returned by the `_into` calls: the reply is an integer, in `slot->integer`.
+ */
+#define SENTINEL_INTO_INTEGER -2
+
+/*
+ Returned by the `_into` calls: the reply is a status (`OK`), `slot->len` bytes in `slot->buf`.
+ */
+#define SENTINEL_INTO_STATUS -3
+
+/*
+ Returned by the `_into` calls: any other reply, or a string or status longer than
+ `slot->cap`, is in `slot->reply`.
+ */
+#define SENTINEL_INTO_REPLY -4
+
+/*
+ Returned by the `_into` calls: no reply; the error is in `slot->error` (unless `slot` was
+ NULL).
+ */
+#define SENTINEL_INTO_ERROR -5
+
+/*
  What went wrong. Values are stable; new kinds may be added at the end.
  */
 typedef enum sentinel_error_kind {
@@ -239,6 +266,39 @@ typedef struct sentinel_master_stats {
    */
   int64_t last_switch_unix_ms;
 } sentinel_master_stats;
+
+/*
+ Where `sentinel_master_command_into` and `sentinel_command_into` put a reply. The caller
+ owns the slot and `buf`, and may reuse both for every call of one thread. The calls set
+ `reply` and `error` to NULL unless they return them; what they return belongs to the caller.
+ */
+typedef struct sentinel_reply_slot {
+  /*
+   Caller's buffer for string and status replies (not NUL-terminated there). May be NULL
+   when `cap` is 0.
+   */
+  char *buf;
+  /*
+   Size of `buf` in bytes.
+   */
+  size_t cap;
+  /*
+   With SENTINEL_INTO_STATUS: bytes of text in `buf`.
+   */
+  size_t len;
+  /*
+   With SENTINEL_INTO_INTEGER: the integer.
+   */
+  long long integer;
+  /*
+   With SENTINEL_INTO_REPLY: the reply; free it with `sentinel_reply_free`.
+   */
+  struct sentinel_reply *reply;
+  /*
+   With SENTINEL_INTO_ERROR: the error; free it with `sentinel_error_free`.
+   */
+  struct sentinel_error *error;
+} sentinel_reply_slot;
 
 /*
  One node of a flattened reply tree (see `sentinel_reply_flatten`): 40 bytes, native endian.
@@ -654,6 +714,52 @@ bool sentinel_options_set_sentinel_tls(struct sentinel_options *opts,
                                        const char *key_file,
                                        const char *server_name,
                                        struct sentinel_error **err);
+
+/*
+ Runs a command of one to three arguments on the current master of `name`, as
+ `sentinel_master_command_argv` does (check out, run, carefully put back), and puts the reply
+ in `slot`. The arguments are `a0`..`a2` with lengths `n0`..`n2` (binary-safe); the first NULL
+ pointer ends them, so a two-argument command passes `a2 = NULL`. Lengths are `int` so that
+ a foreign-call layer can pass its plain integers; longer arguments, and longer commands,
+ take `sentinel_master_command_argv`.
+
+ Returns the length of a string reply copied into `slot->buf` (0 or more), or one of
+ SENTINEL_INTO_NIL, _INTEGER, _STATUS, _REPLY (anything else, or a string longer than
+ `slot->cap`), _ERROR (an error reply, bad arguments or a failure, with the same kinds as
+ `sentinel_master_command_argv`'s `*err`). Does not take ownership of `name` or the arguments.
+
+ # Safety
+ `client` is NULL or a live client; `name` NULL or NUL-terminated; each argument before the
+ first NULL valid for its length; `slot` NULL or writable, its `buf` valid for `cap` bytes.
+ */
+int sentinel_master_command_into(struct sentinel_client *client,
+                                 const char *name,
+                                 struct sentinel_reply_slot *slot,
+                                 const char *a0,
+                                 int n0,
+                                 const char *a1,
+                                 int n1,
+                                 const char *a2,
+                                 int n2);
+
+/*
+ Runs a command of one to three arguments on `conn`, as `sentinel_command_argv` does, and
+ puts the reply in `slot`. Arguments, returns and errors as in `sentinel_master_command_into`;
+ a failure marks `conn` broken as `sentinel_command_argv` does. Does not take ownership of
+ `conn` or the arguments.
+
+ # Safety
+ `conn` is NULL or a checked-out conn used by no other thread; arguments and `slot` as in
+ `sentinel_master_command_into`.
+ */
+int sentinel_command_into(struct sentinel_conn *conn,
+                          struct sentinel_reply_slot *slot,
+                          const char *a0,
+                          int n0,
+                          const char *a1,
+                          int n1,
+                          const char *a2,
+                          int n2);
 
 /*
  New options with no sentinel and every default: connect timeout 1000 ms, read and write

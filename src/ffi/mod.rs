@@ -7,6 +7,7 @@ mod client;
 mod conn;
 mod error;
 mod hooks;
+mod into;
 mod options;
 mod reply;
 
@@ -14,6 +15,7 @@ pub use client::*;
 pub use conn::*;
 pub use error::*;
 pub use hooks::*;
+pub use into::*;
 pub use options::*;
 pub use reply::*;
 

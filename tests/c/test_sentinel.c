@@ -559,6 +559,76 @@ static void test_one_call_and_flatten(void) {
   sentinel_client_close(c);
 }
 
+static void test_into_slot(void) {
+  sentinel_client *c = new_client(2);
+  char buf[8];
+  sentinel_reply_slot slot = {buf, sizeof buf, 0, 0, NULL, NULL};
+  sentinel_error *err = NULL;
+  int kind = sentinel_master_command_into(c, NAME, &slot, "SET", 3, "into", 4, "a\0b", 3);
+  CHECK(kind == SENTINEL_INTO_STATUS && slot.len == 2 && memcmp(buf, "OK", 2) == 0, "SET: status %d", kind);
+  kind = sentinel_master_command_into(c, NAME, &slot, "GET", 3, "into", 4, NULL, 0);
+  CHECK(kind == 3 && memcmp(buf, "a\0b", 3) == 0, "GET: binary string copied, %d", kind);
+  CHECK(slot.reply == NULL && slot.error == NULL, "nothing to free after a copy");
+  kind = sentinel_master_command_into(c, NAME, &slot, "GET", 3, "into:none", 9, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_NIL, "missing key: nil, %d", kind);
+  kind = sentinel_master_command_into(c, NAME, &slot, "PING", 4, NULL, 0, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_STATUS && slot.len == 4 && memcmp(buf, "PONG", 4) == 0, "PING, one argument");
+  kind = sentinel_master_command_into(c, NAME, &slot, "STRLEN", 6, "into", 4, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_INTEGER && slot.integer == 3, "integer %d", kind);
+  sentinel_reply_free(sentinel_master_command_argv(c, NAME, 3, (const char *[]){"SET", "into:long", "123456789"},
+                                                   NULL, NULL));
+  kind = sentinel_master_command_into(c, NAME, &slot, "GET", 3, "into:long", 9, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_REPLY && slot.reply && slot.reply->type == SENTINEL_REPLY_STRING &&
+            slot.reply->len == 9 && strcmp(slot.reply->str, "123456789") == 0,
+        "longer than the buffer: a reply, %d", kind);
+  sentinel_reply_free(slot.reply);
+  kind = sentinel_master_command_into(c, NAME, &slot, "INCR", 4, "into", 4, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_ERROR && slot.reply == NULL &&
+            sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_SERVER,
+        "error reply, %d", kind);
+  sentinel_error_free(slot.error);
+  kind = sentinel_master_command_into(c, NAME, &slot, NULL, 0, "x", 1, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_ERROR && sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "a0 NULL");
+  sentinel_error_free(slot.error);
+  kind = sentinel_master_command_into(c, NAME, &slot, "GET", -1, NULL, 0, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_ERROR && sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "negative length");
+  sentinel_error_free(slot.error);
+  kind = sentinel_master_command_into(c, "other", &slot, "PING", 4, NULL, 0, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_ERROR && sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_UNKNOWN_MASTER,
+        "unknown master");
+  sentinel_error_free(slot.error);
+  CHECK(sentinel_master_command_into(c, NAME, NULL, "PING", 4, NULL, 0, NULL, 0) == SENTINEL_INTO_ERROR,
+        "NULL slot");
+  sentinel_reply_slot no_buf = {NULL, 0, 0, 0, NULL, NULL};
+  kind = sentinel_master_command_into(c, NAME, &no_buf, "ECHO", 4, "", 0, NULL, 0);
+  CHECK(kind == 0, "empty string without a buffer, %d", kind);
+  kind = sentinel_master_command_into(c, NAME, &no_buf, "ECHO", 4, "x", 1, NULL, 0);
+  CHECK(kind == SENTINEL_INTO_REPLY && no_buf.reply->len == 1, "no buffer: a reply, %d", kind);
+  sentinel_reply_free(no_buf.reply);
+
+  sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+  kind = sentinel_command_into(conn, &slot, "RPUSH", 5, "into:list", 9, "x", 1);
+  CHECK(kind == SENTINEL_INTO_INTEGER && slot.integer == 1, "conn: RPUSH");
+  kind = sentinel_command_into(conn, &slot, "LRANGE", 6, "into:list", 9, "0", 1);
+  CHECK(kind == SENTINEL_INTO_ERROR && sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_SERVER,
+        "conn: wrong number of arguments");
+  sentinel_error_free(slot.error);
+  kind = sentinel_command_into(conn, &slot, "LPOP", 4, "into:list", 9, NULL, 0);
+  CHECK(kind == 1 && buf[0] == 'x', "conn: string, %d", kind);
+  CHECK(sentinel_command_into(NULL, &slot, "PING", 4, NULL, 0, NULL, 0) == SENTINEL_INTO_ERROR &&
+            sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "NULL conn");
+  sentinel_error_free(slot.error);
+  sentinel_put_master(c, NAME, conn);
+  CHECK(sentinel_command_into(conn, &slot, "PING", 4, NULL, 0, NULL, 0) == SENTINEL_INTO_ERROR &&
+            sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "conn put back");
+  sentinel_error_free(slot.error);
+  sentinel_client_close(c);
+}
+
 static int events_seen[8];
 static void on_event(const sentinel_event *event, void *user_data) {
   (void)user_data;
@@ -839,6 +909,7 @@ int main(void) {
   test_session_state_is_not_pooled();
   test_pipelining();
   test_one_call_and_flatten();
+  test_into_slot();
   test_production_options();
   test_replicas();
   test_sentinel_restart();

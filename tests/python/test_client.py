@@ -515,6 +515,62 @@ def test_execute_and_large_replies(client):
     client.execute("a", "DEL", "blob", "many")
 
 
+def test_short_commands_copy_small_replies_out(client, monkeypatch):
+    """Commands of up to three arguments take the _into calls (no argv arrays, no reply tree
+    for strings, integers, statuses and nil); the reply must be the same either way."""
+    import redis_sentinel as rs
+
+    def argv_path(*args):
+        raise AssertionError("a short command took the argv path")
+
+    edge = rs._SLOT_BYTES
+    client.execute("a", "SET", "fits", b"x" * edge)
+    client.execute("a", "SET", "long", b"y" * (edge + 1))
+    with monkeypatch.context() as patched:
+        patched.setattr(rs, "_master_command_argv", argv_path)
+        patched.setattr(rs, "_command_argv", argv_path)
+        with client.master("a") as conn:
+            for run in (lambda *args: client.execute("a", *args), conn.cmd):
+                assert run("GET", "fits") == b"x" * edge
+                assert run("GET", "long") == b"y" * (edge + 1)
+                assert run("SET", "text", "h\u00e9llo\u00a0") == "OK"
+                assert run("GET", "text") == "h\u00e9llo\u00a0".encode()
+                assert run("SET", bytearray(b"ba"), memoryview(b"\x00mv")) == "OK"
+                assert run("GET", "ba") == b"\x00mv"
+                assert run("ECHO", "") == b""
+                assert run("PING") == "PONG"
+                assert run("TYPE", "ba") == "string"
+                assert run("EXISTS", "ba") == 1
+                assert run("GET", "nothing") is None
+                assert run("HKEYS", "nothing") == []  # any other reply: a tree
+                with pytest.raises(Error) as info:
+                    run("LPUSH", "ba", "x")
+                assert info.value.kind == ErrorKind.SERVER and "WRONGTYPE" in str(info.value)
+                with pytest.raises(Error) as info:
+                    run("GET", None)
+                assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+    assert client.execute("a", "MSET", "m1", "1", "m2", "2") == "OK"  # five arguments: argv
+
+    # Each thread copies into its own buffer.
+    errors = []
+
+    def reader(i):
+        value = ("thread-%d-" % i).encode() * (i + 1)
+        client.execute("a", "SET", "t%d" % i, value)
+        for _ in range(300):
+            got = client.execute("a", "GET", "t%d" % i)
+            if got != value:
+                errors.append((i, got))
+                return
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+
+
 def test_resp3_reply_types(client):
     conn = client.get_master("a")
     try:

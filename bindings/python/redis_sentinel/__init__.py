@@ -119,6 +119,8 @@ _ARGV_TYPES = [c_char_p * n for n in range(_CACHED)]
 _LEN_TYPES = [c_size_t * n for n in range(_CACHED)]
 _SIZES = tuple(c_size_t(n) for n in range(_CACHED))  # argc for the unchecked calls
 _UNCHECKED = _lib.unchecked(lib)
+_command_into = _UNCHECKED["sentinel_command_into"]
+_master_command_into = _UNCHECKED["sentinel_master_command_into"]
 _command_argv = _UNCHECKED["sentinel_command_argv"]
 _master_command_argv = _UNCHECKED["sentinel_master_command_argv"]
 _reply_free = _UNCHECKED["sentinel_reply_free"]
@@ -197,6 +199,77 @@ def _argv(args):
         argvlen[i] = len(a)
         i += 1
     return argv, argvlen, _SIZES[n], err, err_ref
+
+_SLOT_BYTES = 4096  # string replies up to this size are copied out; longer ones come as trees
+_INT_MAX = 2**31 - 1  # the _into calls take lengths as C ints
+_INTO_NIL, _INTO_INTEGER, _INTO_STATUS, _INTO_REPLY = -1, -2, -3, -4
+
+
+def _slot():
+    """The calling thread's reply slot, a reference to it for the native calls, and the
+    slot's buffer. Reused by every call, as _scratch's arrays are."""
+    try:
+        return _SCRATCH.slot
+    except AttributeError:
+        buf = (ctypes.c_char * _SLOT_BYTES)()
+        slot = _lib.ReplySlot(ctypes.addressof(buf), _SLOT_BYTES)
+        _SCRATCH.slot = (slot, byref(slot), buf)
+        return _SCRATCH.slot
+
+
+def _short(args):
+    """A command of one to three arguments as the _into calls take it, (a0, n0, a1, n1, a2, n2)
+    with None and 0 for those missing; None for any other command. The common shapes, two
+    str arguments first, cost one call here and no ctypes array."""
+    n = len(args)
+    if n == 2:
+        a, b = args
+        if type(a) is not bytes:
+            a = a.encode() if type(a) is str else _encode(a)
+        if type(b) is not bytes:
+            b = b.encode() if type(b) is str else _encode(b)
+        na, nb = len(a), len(b)
+        if na > _INT_MAX or nb > _INT_MAX:
+            return None
+        return a, na, b, nb, None, 0
+    if n == 3:
+        a, b, c = args
+        if type(a) is not bytes:
+            a = a.encode() if type(a) is str else _encode(a)
+        if type(b) is not bytes:
+            b = b.encode() if type(b) is str else _encode(b)
+        if type(c) is not bytes:
+            c = c.encode() if type(c) is str else _encode(c)
+        na, nb, nc = len(a), len(b), len(c)
+        if na > _INT_MAX or nb > _INT_MAX or nc > _INT_MAX:
+            return None
+        return a, na, b, nb, c, nc
+    if n == 1:
+        a = args[0]
+        if type(a) is not bytes:
+            a = a.encode() if type(a) is str else _encode(a)
+        return (a, len(a), None, 0, None, 0) if len(a) <= _INT_MAX else None
+    return None
+
+
+def _from_slot(kind: int, slot, buf) -> Any:
+    """The reply an _into call left in the thread's slot, for every kind but a copied string
+    (which the callers slice from ``buf`` themselves); raises the native error."""
+    if kind == _INTO_NIL:
+        return None
+    if kind == _INTO_INTEGER:
+        return slot.integer
+    if kind == _INTO_STATUS:
+        text = buf[:slot.len]
+        return "OK" if text == b"OK" else text.decode("utf-8", "replace")
+    if kind == _INTO_REPLY:
+        reply = slot.reply
+        try:
+            return _convert(reply)
+        finally:
+            _reply_free(reply)
+    raise _take_error(slot.error)
+
 
 STRING, ARRAY, INTEGER, NIL, STATUS, ERROR, DOUBLE, BOOL, MAP, SET, PUSH, BIGNUM, VERB = (
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14)
@@ -493,15 +566,30 @@ class Client:
     def execute(self, name: str, *args: Arg) -> Any:
         """Runs one command on the current master of ``name`` in a single native call:
         checks out a connection, runs the command, and carefully puts the connection back."""
-        argv, argvlen, argc, err, err_ref = _argv(args)
         encoded = name.encode() if type(name) is str else _name(name)
+        short = _short(args)
+        if short is None:
+            return self._execute_argv(encoded, args)
+        a, na, b, nb, c, nc = short
+        slot, slot_ref, buf = _slot()
         inflight = self._inflight  # _enter and _leave, inline: this is the hottest path
         inflight.append(1)
         try:
             ptr = self._ptr if not (self._closed or self._forked) else self._reenter()
-            reply = _master_command_argv(ptr, encoded, argc, argv, argvlen, err_ref)
+            kind = _master_command_into(ptr, encoded, slot_ref, a, na, b, nb, c, nc)
         finally:
             inflight.pop()
+        if kind >= 0:
+            return buf[:kind]
+        return _from_slot(kind, slot, buf)
+
+    def _execute_argv(self, encoded: bytes, args: Tuple[Arg, ...]) -> Any:
+        argv, argvlen, argc, err, err_ref = _argv(args)
+        ptr = self._enter()
+        try:
+            reply = _master_command_argv(ptr, encoded, argc, argv, argvlen, err_ref)
+        finally:
+            self._leave()
         return _take_reply(reply, err)
 
     def stats(self, name: str) -> Dict[str, Any]:
@@ -752,17 +840,40 @@ class Conn:
 
     def cmd(self, *args: Arg) -> Any:
         """Runs one command and returns its reply as Python values."""
+        short = _short(args)
+        if short is None:
+            return self._cmd_argv(args)
+        a, na, b, nb, c, nc = short
+        slot, slot_ref, buf = _slot()
+        client = self._client  # _call, inline: the hot path
+        client._enter()
+        try:
+            handle = self._ptr
+            if handle is None or self._epoch != client._epoch:
+                raise self._unusable()
+            kind = _command_into(handle, slot_ref, a, na, b, nb, c, nc)
+        finally:
+            client._leave()
+        if kind >= 0:
+            return buf[:kind]
+        return _from_slot(kind, slot, buf)
+
+    def _cmd_argv(self, args: Tuple[Arg, ...]) -> Any:
         argv, argvlen, argc, err, err_ref = _argv(args)
+        return _take_reply(self._call(_command_argv, argc, argv, argvlen, err_ref), err)
+
+    def _call(self, native, *args):
+        """``native(handle, *args)`` as a call in flight of the client (cmd does the same
+        inline: it is the hot path)."""
         client = self._client
         client._enter()
         try:
             handle = self._ptr
             if handle is None or self._epoch != client._epoch:
                 raise self._unusable()
-            reply = _command_argv(handle, argc, argv, argvlen, err_ref)
+            return native(handle, *args)
         finally:
             client._leave()
-        return _take_reply(reply, err)
 
     def pipeline(self, commands: Iterable[Sequence[Arg]]) -> List[Any]:
         """Runs every command in one round trip; returns their replies in order. An error
@@ -778,14 +889,9 @@ class Conn:
         argv, argvlen, _keep_alive = _packed_argv(flat)
         counts = (c_size_t * len(argcs))(*argcs)
         self._handle()
-        self._client._enter()
-        try:
-            handle = self._handle()
-            err = ErrorPtr()
-            reply = lib.sentinel_pipeline_argv(handle, len(argcs), counts, argv, argvlen, byref(err))
-            return _take_reply(reply, err)
-        finally:
-            self._client._leave()
+        err = ErrorPtr()
+        reply = self._call(lib.sentinel_pipeline_argv, len(argcs), counts, argv, argvlen, byref(err))
+        return _take_reply(reply, err)
 
     def __repr__(self):
         state = "put back" if self._ptr is None else "checked out"

@@ -43,6 +43,18 @@ Reply._fields_ = [
 
 ReplyPtr = POINTER(Reply)
 
+class ReplySlot(ctypes.Structure):
+    """``sentinel_reply_slot``: where the ``_into`` calls put a reply."""
+    _fields_ = [
+        ("buf", c_void_p),
+        ("cap", c_size_t),
+        ("len", c_size_t),
+        ("integer", ctypes.c_longlong),
+        ("reply", ReplyPtr),
+        ("error", ErrorPtr),
+    ]
+
+
 class EventStruct(ctypes.Structure):
     _fields_ = [
         ("kind", c_int),
@@ -110,6 +122,10 @@ FUNCTIONS = {
                                          POINTER(ErrorPtr)]),
     "sentinel_master_command_argv": (ReplyPtr, [ClientPtr, c_char_p, c_size_t, POINTER(c_char_p),
                                                  POINTER(c_size_t), POINTER(ErrorPtr)]),
+    "sentinel_master_command_into": (c_int, [ClientPtr, c_char_p, POINTER(ReplySlot), c_char_p, c_int,
+                                             c_char_p, c_int, c_char_p, c_int]),
+    "sentinel_command_into": (c_int, [ConnPtr, POINTER(ReplySlot), c_char_p, c_int, c_char_p, c_int,
+                                      c_char_p, c_int]),
     "sentinel_append_command_argv": (c_bool, [ConnPtr, c_size_t, POINTER(c_char_p), POINTER(c_size_t),
                                               POINTER(ErrorPtr)]),
     "sentinel_get_reply": (ReplyPtr, [ConnPtr, POINTER(ErrorPtr)]),
@@ -165,9 +181,10 @@ def _declare(lib):
 # With argtypes, ctypes calls a Python-level from_param for each argument of each call; on the
 # benchmark VM that was 3-5 us of CPU per command, more than all our native code. The binding
 # passes these handles only what ctypes hands over unconverted: pointer objects (ClientPtr,
-# ConnPtr, ReplyPtr), bytes, ctypes arrays, byref() and c_size_t. Never a plain int: ctypes
-# would pass it as a C int.
-UNCHECKED = ("sentinel_master_command_argv", "sentinel_command_argv", "sentinel_get_master",
+# ConnPtr, ReplyPtr), bytes, ctypes arrays, byref() and c_size_t; a plain int only where the
+# C parameter is an int (the _into calls' lengths), since that is what ctypes passes it as.
+UNCHECKED = ("sentinel_master_command_into", "sentinel_command_into",
+             "sentinel_master_command_argv", "sentinel_command_argv", "sentinel_get_master",
              "sentinel_put_master")
 # Freeing a reply only frees memory: it keeps the GIL rather than drop and take it back.
 UNCHECKED_HOLDING_GIL = ("sentinel_reply_free",)

@@ -1,0 +1,210 @@
+//! Short commands whose reply is copied into the caller's buffer: for bindings such as ctypes,
+//! where every foreign call, every argument array element and every reply field read costs more
+//! than the native work. Arguments travel as plain pointer/length parameters, and a string,
+//! status, integer or nil reply comes back without a reply tree to walk or free.
+
+use std::ffi::{c_char, c_int, c_longlong};
+
+use redis::Value;
+
+use super::{boundary, mut_arg, ref_arg, sentinel_client, sentinel_conn, sentinel_error};
+use super::{sentinel_reply, str_arg};
+use crate::error::{Error, Result};
+
+/// Returned by `sentinel_master_command_into` and `sentinel_command_into`: the reply is nil.
+pub const SENTINEL_INTO_NIL: c_int = -1;
+/// Returned by the `_into` calls: the reply is an integer, in `slot->integer`.
+pub const SENTINEL_INTO_INTEGER: c_int = -2;
+/// Returned by the `_into` calls: the reply is a status (`OK`), `slot->len` bytes in `slot->buf`.
+pub const SENTINEL_INTO_STATUS: c_int = -3;
+/// Returned by the `_into` calls: any other reply, or a string or status longer than
+/// `slot->cap`, is in `slot->reply`.
+pub const SENTINEL_INTO_REPLY: c_int = -4;
+/// Returned by the `_into` calls: no reply; the error is in `slot->error` (unless `slot` was
+/// NULL).
+pub const SENTINEL_INTO_ERROR: c_int = -5;
+
+/// Where `sentinel_master_command_into` and `sentinel_command_into` put a reply. The caller
+/// owns the slot and `buf`, and may reuse both for every call of one thread. The calls set
+/// `reply` and `error` to NULL unless they return them; what they return belongs to the caller.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct sentinel_reply_slot {
+    /// Caller's buffer for string and status replies (not NUL-terminated there). May be NULL
+    /// when `cap` is 0.
+    pub buf: *mut c_char,
+    /// Size of `buf` in bytes.
+    pub cap: usize,
+    /// With SENTINEL_INTO_STATUS: bytes of text in `buf`.
+    pub len: usize,
+    /// With SENTINEL_INTO_INTEGER: the integer.
+    pub integer: c_longlong,
+    /// With SENTINEL_INTO_REPLY: the reply; free it with `sentinel_reply_free`.
+    pub reply: *mut sentinel_reply,
+    /// With SENTINEL_INTO_ERROR: the error; free it with `sentinel_error_free`.
+    pub error: *mut sentinel_error,
+}
+
+/// Runs a command of one to three arguments on the current master of `name`, as
+/// `sentinel_master_command_argv` does (check out, run, carefully put back), and puts the reply
+/// in `slot`. The arguments are `a0`..`a2` with lengths `n0`..`n2` (binary-safe); the first NULL
+/// pointer ends them, so a two-argument command passes `a2 = NULL`. Lengths are `int` so that
+/// a foreign-call layer can pass its plain integers; longer arguments, and longer commands,
+/// take `sentinel_master_command_argv`.
+///
+/// Returns the length of a string reply copied into `slot->buf` (0 or more), or one of
+/// SENTINEL_INTO_NIL, _INTEGER, _STATUS, _REPLY (anything else, or a string longer than
+/// `slot->cap`), _ERROR (an error reply, bad arguments or a failure, with the same kinds as
+/// `sentinel_master_command_argv`'s `*err`). Does not take ownership of `name` or the arguments.
+///
+/// # Safety
+/// `client` is NULL or a live client; `name` NULL or NUL-terminated; each argument before the
+/// first NULL valid for its length; `slot` NULL or writable, its `buf` valid for `cap` bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sentinel_master_command_into(
+    client: *mut sentinel_client,
+    name: *const c_char,
+    slot: *mut sentinel_reply_slot,
+    a0: *const c_char,
+    n0: c_int,
+    a1: *const c_char,
+    n1: c_int,
+    a2: *const c_char,
+    n2: c_int,
+) -> c_int {
+    let run = || {
+        // SAFETY: NULL or a live client, per the contract above.
+        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract above.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: forwarded contract.
+        let (args, argc) = unsafe { short_args([(a0, n0), (a1, n1), (a2, n2)]) }?;
+        let index = client.core.master_index(name)?;
+        let mut conn = client.core.get_master_at(index)?;
+        let result = conn.command(&args[..argc]);
+        client
+            .core
+            .carefully_put_master(conn, result.as_ref().err());
+        result
+    };
+    // SAFETY: NULL or writable, per the contract above.
+    unsafe { into_slot("sentinel_master_command_into", slot, run) }
+}
+
+/// Runs a command of one to three arguments on `conn`, as `sentinel_command_argv` does, and
+/// puts the reply in `slot`. Arguments, returns and errors as in `sentinel_master_command_into`;
+/// a failure marks `conn` broken as `sentinel_command_argv` does. Does not take ownership of
+/// `conn` or the arguments.
+///
+/// # Safety
+/// `conn` is NULL or a checked-out conn used by no other thread; arguments and `slot` as in
+/// `sentinel_master_command_into`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sentinel_command_into(
+    conn: *mut sentinel_conn,
+    slot: *mut sentinel_reply_slot,
+    a0: *const c_char,
+    n0: c_int,
+    a1: *const c_char,
+    n1: c_int,
+    a2: *const c_char,
+    n2: c_int,
+) -> c_int {
+    let run = || {
+        // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
+        let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
+        // SAFETY: forwarded contract.
+        let (args, argc) = unsafe { short_args([(a0, n0), (a1, n1), (a2, n2)]) }?;
+        conn.command(&args[..argc])
+    };
+    // SAFETY: NULL or writable, per the contract above.
+    unsafe { into_slot("sentinel_command_into", slot, run) }
+}
+
+/// Runs `body` for the export `func` inside `boundary` and puts its reply, or its error, in
+/// `slot`; returns where it went.
+///
+/// # Safety
+/// `slot` is NULL or writable, its `buf` valid for `cap` bytes.
+unsafe fn into_slot(
+    func: &str,
+    slot: *mut sentinel_reply_slot,
+    body: impl FnOnce() -> Result<Value>,
+) -> c_int {
+    // SAFETY: NULL or writable, per the contract above.
+    let Some(slot) = (unsafe { slot.as_mut() }) else {
+        return SENTINEL_INTO_ERROR;
+    };
+    slot.reply = std::ptr::null_mut();
+    let mut error = std::ptr::null_mut();
+    let kind = boundary(func, &mut error, SENTINEL_INTO_ERROR, || {
+        let value = body()?;
+        Ok(fill(slot, value))
+    });
+    slot.error = error;
+    kind
+}
+
+/// The arguments before the first NULL pointer, and how many there are.
+///
+/// # Safety
+/// Each pointer before the first NULL is valid for its length.
+unsafe fn short_args<'a>(pairs: [(*const c_char, c_int); 3]) -> Result<([&'a [u8]; 3], usize)> {
+    let mut args: [&[u8]; 3] = [&[]; 3];
+    let mut argc = 0;
+    for (i, (ptr, len)) in pairs.into_iter().enumerate() {
+        if ptr.is_null() {
+            break;
+        }
+        let len = usize::try_from(len)
+            .map_err(|_| Error::invalid(format!("n{i} is negative ({len})")))?;
+        // SAFETY: non-NULL and valid for `len` bytes, per the caller's contract.
+        args[i] = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+        argc += 1;
+    }
+    if argc == 0 {
+        return Err(Error::invalid(
+            "a0 is NULL: a command needs at least one argument",
+        ));
+    }
+    Ok((args, argc))
+}
+
+/// Puts `value` in `slot`, copied where it fits, and says where it went.
+fn fill(slot: &mut sentinel_reply_slot, value: Value) -> c_int {
+    let copied = |slot: &mut sentinel_reply_slot, bytes: &[u8]| {
+        if bytes.is_empty() {
+            return true;
+        }
+        if bytes.len() > slot.cap || slot.buf.is_null() {
+            return false;
+        }
+        // SAFETY: `buf` is valid for `cap` bytes, per the callers' contract, and `bytes` fits.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), slot.buf.cast(), bytes.len()) };
+        true
+    };
+    match value {
+        Value::BulkString(bytes) if bytes.len() <= c_int::MAX as usize && copied(slot, &bytes) => {
+            bytes.len() as c_int
+        }
+        Value::Nil => SENTINEL_INTO_NIL,
+        Value::Int(n) => {
+            slot.integer = n;
+            SENTINEL_INTO_INTEGER
+        }
+        Value::Okay if copied(slot, b"OK") => {
+            slot.len = 2;
+            SENTINEL_INTO_STATUS
+        }
+        Value::SimpleString(text) if copied(slot, text.as_bytes()) => {
+            slot.len = text.len();
+            SENTINEL_INTO_STATUS
+        }
+        other => {
+            slot.reply = sentinel_reply::from_value(other);
+            SENTINEL_INTO_REPLY
+        }
+    }
+}
