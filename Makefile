@@ -11,7 +11,7 @@ C_WARN  := -std=c99 -Wall -Wextra -pedantic -Werror
 BUILD   := build
 LDLIBS  := -L$(LIBDIR) -Wl,-rpath,$(LIBDIR) -lredis_sentinel -lpthread
 
-.PHONY: all deps lib header test test-rust test-c test-python header-check demo bench bench-failover install lint clean
+.PHONY: all deps lib header test test-rust test-c test-python header-check demo bench bench-instructions bench-failover install lint clean
 
 all: lib
 
@@ -83,6 +83,10 @@ $(BUILD)/bench: bench/bench.c include/redis_sentinel.h lib | $(BUILD)
 # Our C API against hiredis, our Python binding against redis-py, and idle resources.
 bench: $(BUILD)/bench
 	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so $(PYTHON) bench/run_bench.py --c-bench $(BUILD)/bench
+
+# User-space instructions per Python GET (callgrind): exact and repeatable, unlike times.
+bench-instructions: lib
+	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so $(PYTHON) bench/instructions.py
 
 $(BUILD)/failover_writer: bench/failover_writer.c include/redis_sentinel.h lib | $(BUILD)
 	$(CC) $(C_WARN) $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
