@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """make bench-instructions: user-space instructions per Python GET, counted by callgrind, for
 a raw socket, our client.execute, our `with client.master(...)` block and redis-py. Unlike
-round-trip times these repeat from run to run, so they show what a change to the
-binding costs or saves (with PYTHONHASHSEED fixed, the same to the hundred). Each side runs in its own process twice, with SHORT and LONG GETs after
-the same warm-up; the difference over LONG - SHORT GETs cancels start-up. Only the calling
-thread is counted (not the client's watcher threads, not the kernel)."""
+round-trip times these repeat from run to run (with PYTHONHASHSEED fixed, to the hundred), so
+they show what a change to the binding costs or saves. Each side runs in its own process twice,
+with SHORT and LONG GETs after the same warm-up; the difference over LONG - SHORT GETs cancels
+start-up. Only the calling thread is counted (not the client's watcher threads, not the
+kernel)."""
 
 import glob
 import os
