@@ -533,15 +533,17 @@ class Client:
 
     def _checkout(self, native, name: str) -> "Conn":
         encoded = name.encode() if type(name) is str else _name(name)
-        err, err_ref = _scratch()[2:]
-        ptr = self._enter()
+        _, _, err, err_ref = _scratch()
+        inflight = self._inflight  # _enter and _leave, inline: every `with` block runs this
+        inflight.append(1)
         try:
+            ptr = self._ptr if not (self._closed or self._forked) else self._reenter()
             conn = native(ptr, encoded, err_ref)
-            if not conn:
-                raise _take_error(err)
-            return Conn(self, name, conn, self._epoch)
         finally:
-            self._leave()
+            inflight.pop()
+        if not conn:
+            raise _take_error(err)
+        return Conn(self, name, conn, self._epoch)
 
     def put_master(self, name: str, conn: "Conn") -> None:
         """Puts ``conn`` back; it is closed instead if it is broken or its master moved."""
@@ -552,8 +554,13 @@ class Client:
         (a SERVER error reply, or a bad argument that never reached the server)."""
         if not isinstance(conn, Conn) or conn._client is not self:
             raise Error(ErrorKind.INVALID_ARGUMENT, "conn was not checked out of this client")
-        ptr = self._enter()
+        self._put_back(conn, err)
+
+    def _put_back(self, conn: "Conn", err: Optional[BaseException]) -> None:
+        inflight = self._inflight  # _enter and _leave, inline: every `with` block runs this
+        inflight.append(1)
         try:
+            ptr = self._ptr if not (self._closed or self._forked) else self._reenter()
             handle, conn._ptr = conn._ptr, None
             if handle is None or conn._epoch != self._epoch:
                 return  # already put back, or checked out before a fork: not ours to touch
@@ -561,7 +568,7 @@ class Client:
                 lib.sentinel_conn_mark_broken(handle)
             _put_master(ptr, None, handle)
         finally:
-            self._leave()
+            inflight.pop()
 
     def execute(self, name: str, *args: Arg) -> Any:
         """Runs one command on the current master of ``name`` in a single native call:
@@ -702,7 +709,7 @@ class _Checkout:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self.client._closed:
-            self.client.carefully_put_master(self.name, self.conn, exc)
+            self.client._put_back(self.conn, exc)
 
 
 _EVENT_KINDS = {1: "master_switched", 2: "fence_raised", 3: "fence_lifted", 4: "sentinel_up",
@@ -845,15 +852,18 @@ class Conn:
             return self._cmd_argv(args)
         a, na, b, nb, c, nc = short
         slot, slot_ref, buf = _slot()
-        client = self._client  # _call, inline: the hot path
-        client._enter()
+        client = self._client  # _call, with _enter and _leave, inline: the hot path
+        inflight = client._inflight
+        inflight.append(1)
         try:
+            if client._closed or client._forked:
+                client._reenter()
             handle = self._ptr
             if handle is None or self._epoch != client._epoch:
                 raise self._unusable()
             kind = _command_into(handle, slot_ref, a, na, b, nb, c, nc)
         finally:
-            client._leave()
+            inflight.pop()
         if kind >= 0:
             return buf[:kind]
         return _from_slot(kind, slot, buf)
