@@ -18,33 +18,6 @@
 #include <stdint.h>
 
 /*
- Returned by `sentinel_master_command_into` and `sentinel_command_into`: the reply is nil.
- */
-#define SENTINEL_INTO_NIL -1
-
-/*
- Returned by the `_into` calls: the reply is an integer, in `slot->integer`.
- */
-#define SENTINEL_INTO_INTEGER -2
-
-/*
- Returned by the `_into` calls: the reply is a status (`OK`), `slot->len` bytes in `slot->buf`.
- */
-#define SENTINEL_INTO_STATUS -3
-
-/*
- Returned by the `_into` calls: any other reply, or a string or status longer than
- `slot->cap`, is in `slot->reply`.
- */
-#define SENTINEL_INTO_REPLY -4
-
-/*
- Returned by the `_into` calls: no reply; the error is in `slot->error` (unless `slot` was
- NULL).
- */
-#define SENTINEL_INTO_ERROR -5
-
-/*
  What went wrong. Values are stable; new kinds may be added at the end.
  */
 typedef enum sentinel_error_kind {
@@ -138,6 +111,33 @@ typedef enum sentinel_reply_type {
   SENTINEL_REPLY_BIGNUM = 13,
   SENTINEL_REPLY_VERB = 14,
 } sentinel_reply_type;
+
+/*
+ What `sentinel_master_command_into` and `sentinel_command_into` return when the reply is
+ not a string copied into `slot->buf` (they return that string's length, 0 or more).
+ */
+typedef enum sentinel_into_kind {
+  /*
+   The reply is nil.
+   */
+  SENTINEL_INTO_NIL = -1,
+  /*
+   The reply is an integer, in `slot->integer`.
+   */
+  SENTINEL_INTO_INTEGER = -2,
+  /*
+   The reply is a status (`OK`): `slot->len` bytes in `slot->buf`.
+   */
+  SENTINEL_INTO_STATUS = -3,
+  /*
+   Any other reply, or a string or status longer than `slot->cap`: in `slot->reply`.
+   */
+  SENTINEL_INTO_REPLY = -4,
+  /*
+   No reply: the error is in `slot->error` (unless `slot` was NULL).
+   */
+  SENTINEL_INTO_ERROR = -5,
+} sentinel_into_kind;
 
 /*
  A client: follows the masters it was given and pools connections to them. Opaque.

@@ -11,18 +11,25 @@ use super::{boundary, mut_arg, ref_arg, sentinel_client, sentinel_conn, sentinel
 use super::{sentinel_reply, str_arg};
 use crate::error::{Error, Result};
 
-/// Returned by `sentinel_master_command_into` and `sentinel_command_into`: the reply is nil.
-pub const SENTINEL_INTO_NIL: c_int = -1;
-/// Returned by the `_into` calls: the reply is an integer, in `slot->integer`.
-pub const SENTINEL_INTO_INTEGER: c_int = -2;
-/// Returned by the `_into` calls: the reply is a status (`OK`), `slot->len` bytes in `slot->buf`.
-pub const SENTINEL_INTO_STATUS: c_int = -3;
-/// Returned by the `_into` calls: any other reply, or a string or status longer than
-/// `slot->cap`, is in `slot->reply`.
-pub const SENTINEL_INTO_REPLY: c_int = -4;
-/// Returned by the `_into` calls: no reply; the error is in `slot->error` (unless `slot` was
-/// NULL).
-pub const SENTINEL_INTO_ERROR: c_int = -5;
+/// What `sentinel_master_command_into` and `sentinel_command_into` return when the reply is
+/// not a string copied into `slot->buf` (they return that string's length, 0 or more).
+#[repr(C)]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum sentinel_into_kind {
+    /// The reply is nil.
+    SENTINEL_INTO_NIL = -1,
+    /// The reply is an integer, in `slot->integer`.
+    SENTINEL_INTO_INTEGER = -2,
+    /// The reply is a status (`OK`): `slot->len` bytes in `slot->buf`.
+    SENTINEL_INTO_STATUS = -3,
+    /// Any other reply, or a string or status longer than `slot->cap`: in `slot->reply`.
+    SENTINEL_INTO_REPLY = -4,
+    /// No reply: the error is in `slot->error` (unless `slot` was NULL).
+    SENTINEL_INTO_ERROR = -5,
+}
+
+use sentinel_into_kind::*;
 
 /// Where `sentinel_master_command_into` and `sentinel_command_into` put a reply. The caller
 /// owns the slot and `buf`, and may reuse both for every call of one thread. The calls set
@@ -135,11 +142,11 @@ unsafe fn into_slot(
 ) -> c_int {
     // SAFETY: NULL or writable, per the contract above.
     let Some(slot) = (unsafe { slot.as_mut() }) else {
-        return SENTINEL_INTO_ERROR;
+        return SENTINEL_INTO_ERROR as c_int;
     };
     slot.reply = std::ptr::null_mut();
     let mut error = std::ptr::null_mut();
-    let kind = boundary(func, &mut error, SENTINEL_INTO_ERROR, || {
+    let kind = boundary(func, &mut error, SENTINEL_INTO_ERROR as c_int, || {
         let value = body()?;
         Ok(fill(slot, value))
     });
@@ -189,22 +196,22 @@ fn fill(slot: &mut sentinel_reply_slot, value: Value) -> c_int {
         Value::BulkString(bytes) if bytes.len() <= c_int::MAX as usize && copied(slot, &bytes) => {
             bytes.len() as c_int
         }
-        Value::Nil => SENTINEL_INTO_NIL,
+        Value::Nil => SENTINEL_INTO_NIL as c_int,
         Value::Int(n) => {
             slot.integer = n;
-            SENTINEL_INTO_INTEGER
+            SENTINEL_INTO_INTEGER as c_int
         }
         Value::Okay if copied(slot, b"OK") => {
             slot.len = 2;
-            SENTINEL_INTO_STATUS
+            SENTINEL_INTO_STATUS as c_int
         }
         Value::SimpleString(text) if copied(slot, text.as_bytes()) => {
             slot.len = text.len();
-            SENTINEL_INTO_STATUS
+            SENTINEL_INTO_STATUS as c_int
         }
         other => {
             slot.reply = sentinel_reply::from_value(other);
-            SENTINEL_INTO_REPLY
+            SENTINEL_INTO_REPLY as c_int
         }
     }
 }
