@@ -13,6 +13,23 @@ import redis_sentinel
 BUSY_POLL = 100e-6  # seconds, as the C benchmark's BUSY_POLL_US
 
 
+def raw_socket_getter(client, name):
+    """The floor for any Python client: a pre-encoded GET over a plain socket to the master
+    `client` uses for `name`, no client at all. Returns the socket and the GET function."""
+    master_port = int(client.stats(name)["address"].rsplit(":", 1)[1])
+    raw = socket.create_connection(("127.0.0.1", master_port))
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    raw_get = b"*2\r\n$3\r\nGET\r\n$9\r\nbench:key\r\n"
+
+    def raw_socket_get():
+        raw.sendall(raw_get)
+        reply = raw.recv(4096)
+        while not reply.endswith(b"\r\n") or reply.count(b"\r\n") < 2:
+            reply += raw.recv(4096)
+
+    return raw, raw_socket_get
+
+
 def main():
     port, name = int(sys.argv[1]), sys.argv[2]
     ours = redis_sentinel.Client("tcp", "127.0.0.1:%d" % port, pool_size=4, names=[name])
@@ -35,17 +52,7 @@ def main():
     def their_get():
         theirs.get("bench:key")
 
-    # The floor for any Python client: a pre-encoded GET over a plain socket, no client at all.
-    master_port = int(ours.stats(name)["address"].rsplit(":", 1)[1])
-    raw = socket.create_connection(("127.0.0.1", master_port))
-    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    raw_get = b"*2\r\n$3\r\nGET\r\n$9\r\nbench:key\r\n"
-
-    def raw_socket_get():
-        raw.sendall(raw_get)
-        reply = raw.recv(4096)
-        while not reply.endswith(b"\r\n") or reply.count(b"\r\n") < 2:
-            reply += raw.recv(4096)
+    raw, raw_socket_get = raw_socket_getter(ours, name)
 
     commands = [("SET", "bench:pipe", "some-value-16b..")] * 100
 

@@ -26,39 +26,38 @@ SIDES = [("raw", "raw socket, pre-encoded (the floor)"),
          ("with", "with client.master(...) as conn: conn.cmd(...)"),
          ("redispy", "redis-py master_for (hiredis parser)")]
 
-WORKLOAD = r'''
-import socket, sys
-from redis.sentinel import Sentinel
-import redis_sentinel
-port, name, side, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-ours = redis_sentinel.Client("tcp", "127.0.0.1:%d" % port, pool_size=4, names=[name])
-theirs = Sentinel([("127.0.0.1", port)]).master_for(name)
-master_port = int(ours.stats(name)["address"].rsplit(":", 1)[1])
-raw = socket.create_connection(("127.0.0.1", master_port))
-raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-raw_get = b"*2\r\n$3\r\nGET\r\n$9\r\nbench:key\r\n"
-def raw_socket_get():
-    raw.sendall(raw_get)
-    reply = raw.recv(4096)
-    while not reply.endswith(b"\r\n") or reply.count(b"\r\n") < 2:
-        reply += raw.recv(4096)
-def our_execute():
-    ours.execute(name, "GET", "bench:key")
-def our_with():
-    with ours.master(name) as conn:
-        conn.cmd("GET", "bench:key")
-def their_get():
-    theirs.get("bench:key")
-sides = {"raw": raw_socket_get, "execute": our_execute, "with": our_with, "redispy": their_get}
-for fn in sides.values():
-    for _ in range(50):
+
+def workload(port, name, side, count):
+    """Runs `count` GETs through `side` after a warm-up of every side: what callgrind counts."""
+    from redis.sentinel import Sentinel
+
+    import redis_sentinel
+    from bench_py import raw_socket_getter
+
+    ours = redis_sentinel.Client("tcp", "127.0.0.1:%d" % port, pool_size=4, names=[name])
+    theirs = Sentinel([("127.0.0.1", port)]).master_for(name)
+    raw, raw_socket_get = raw_socket_getter(ours, name)
+
+    def our_execute():
+        ours.execute(name, "GET", "bench:key")
+
+    def our_with():
+        with ours.master(name) as conn:
+            conn.cmd("GET", "bench:key")
+
+    def their_get():
+        theirs.get("bench:key")
+
+    sides = {"raw": raw_socket_get, "execute": our_execute, "with": our_with,
+             "redispy": their_get}
+    for fn in sides.values():
+        for _ in range(50):
+            fn()
+    fn = sides[side]
+    for _ in range(count):
         fn()
-fn = sides[side]
-for _ in range(n):
-    fn()
-raw.close()
-ours.close()
-'''
+    raw.close()
+    ours.close()
 
 
 def main_thread_instructions(out_dir, tag):
@@ -78,9 +77,6 @@ def main():
     try:
         with Topology(base, names=["m0"], replicas=0, sentinels=1) as topo:
             resp_command(topo.masters["m0"].port, "SET", "bench:key", "some-value-16b..")
-            script = os.path.join(base, "workload.py")
-            with open(script, "w") as f:
-                f.write(WORKLOAD)
             # A fixed hash seed: dict and set layouts, and so the counts, repeat exactly.
             env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"),
                        PYTHONHASHSEED="0")
@@ -93,8 +89,8 @@ def main():
                     subprocess.run(
                         ["valgrind", "--tool=callgrind", "--separate-threads=yes",
                          "--callgrind-out-file=" + os.path.join(base, "cg.%s.%%p" % tag),
-                         sys.executable, script, str(topo.sentinels[0].port), "m0", side,
-                         str(n)],
+                         sys.executable, os.path.abspath(__file__), "--workload",
+                         str(topo.sentinels[0].port), "m0", side, str(n)],
                         env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     totals.append(main_thread_instructions(base, tag))
                 print("| %s | %.1fk |" % (label, (totals[1] - totals[0]) / (LONG - SHORT) / 1000))
@@ -103,4 +99,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--workload"]:
+        workload(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    else:
+        main()
