@@ -260,8 +260,7 @@ def _from_slot(kind: int, slot, buf) -> Any:
     if kind == _INTO_INTEGER:
         return slot.integer
     if kind == _INTO_STATUS:
-        text = buf[:slot.len]
-        return "OK" if text == b"OK" else text.decode("utf-8", "replace")
+        return _status(buf[:slot.len])
     if kind == _INTO_REPLY:
         reply = slot.reply
         try:
@@ -285,7 +284,7 @@ def _convert(ptr) -> Any:
     if t == INTEGER:
         return r.integer
     if t == STATUS:
-        return _status(r)
+        return _status(r.str[:r.len])
     if t == NIL:
         return None
     if t in (ARRAY, SET, PUSH):
@@ -333,8 +332,7 @@ def _convert_flat(ptr) -> Any:
 def _build_flat(take, blob) -> Any:
     t, _, integer, dval, length, offset = take()
     if t == STATUS:
-        text = blob[offset:offset + length]
-        return "OK" if text == b"OK" else text.decode("utf-8", "replace")
+        return _status(blob[offset:offset + length])
     if t == STRING:
         return blob[offset:offset + length]
     if t == INTEGER:
@@ -360,13 +358,9 @@ def _build_flat(take, blob) -> Any:
     raise Error(ErrorKind.INTERNAL, "unknown reply type %d" % t)
 
 
-def _status(r) -> str:
-    if r.len == 2:
-        text = r.str[:2]
-        if text == b"OK":
-            return "OK"
-        return text.decode("utf-8", "replace")
-    return r.str[:r.len].decode("utf-8", "replace")
+def _status(text: bytes) -> str:
+    """A status reply's text as str; "OK", by far the commonest, without decoding."""
+    return "OK" if text == b"OK" else text.decode("utf-8", "replace")
 
 
 def _hashable(value):
