@@ -30,6 +30,22 @@ def raw_socket_getter(client, name):
     return raw, raw_socket_get
 
 
+def get_sides(ours, theirs, name):
+    """The GETs both benchmarks time, by side: through a `with` block, through
+    `client.execute` (both on `ours`), and through redis-py (`theirs`)."""
+    def with_block():
+        with ours.master(name) as conn:
+            conn.cmd("GET", "bench:key")
+
+    def execute():
+        ours.execute(name, "GET", "bench:key")
+
+    def redis_py():
+        theirs.get("bench:key")
+
+    return {"with": with_block, "execute": execute, "redispy": redis_py}
+
+
 def main():
     port, name = int(sys.argv[1]), sys.argv[2]
     ours = redis_sentinel.Client("tcp", "127.0.0.1:%d" % port, pool_size=4, names=[name])
@@ -38,20 +54,9 @@ def main():
     theirs = Sentinel([("127.0.0.1", port)]).master_for(name)
     assert redis.utils.HIREDIS_AVAILABLE, "install hiredis so redis-py uses its C parser"
 
-    def our_get():
-        with ours.master(name) as conn:
-            conn.cmd("GET", "bench:key")
-
-    def our_get_spinning():
-        with spinning.master(name) as conn:
-            conn.cmd("GET", "bench:key")
-
-    def our_execute():
-        ours.execute(name, "GET", "bench:key")
-
-    def their_get():
-        theirs.get("bench:key")
-
+    get_by = get_sides(ours, theirs, name)
+    our_get, our_execute, their_get = get_by["with"], get_by["execute"], get_by["redispy"]
+    our_get_spinning = get_sides(spinning, theirs, name)["with"]
     raw, raw_socket_get = raw_socket_getter(ours, name)
 
     commands = [("SET", "bench:pipe", "some-value-16b..")] * 100

@@ -32,24 +32,12 @@ def workload(port, name, side, count):
     from redis.sentinel import Sentinel
 
     import redis_sentinel
-    from bench_py import raw_socket_getter
+    from bench_py import get_sides, raw_socket_getter
 
     ours = redis_sentinel.Client("tcp", "127.0.0.1:%d" % port, pool_size=4, names=[name])
     theirs = Sentinel([("127.0.0.1", port)]).master_for(name)
     raw, raw_socket_get = raw_socket_getter(ours, name)
-
-    def our_execute():
-        ours.execute(name, "GET", "bench:key")
-
-    def our_with():
-        with ours.master(name) as conn:
-            conn.cmd("GET", "bench:key")
-
-    def their_get():
-        theirs.get("bench:key")
-
-    sides = {"raw": raw_socket_get, "execute": our_execute, "with": our_with,
-             "redispy": their_get}
+    sides = dict(get_sides(ours, theirs, name), raw=raw_socket_get)
     for fn in sides.values():
         for _ in range(50):
             fn()
