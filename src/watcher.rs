@@ -211,10 +211,11 @@ impl Watcher {
     /// Learns the other sentinels from this one, then checks that it names the master the
     /// client follows for every name: events may have been missed while this link was down.
     /// When it names another (or cannot say), every sentinel is re-asked and the highest
-    /// config epoch, then the most sentinels, win, so one stale sentinel cannot move the client. When it
-    /// agrees, this sentinel knows of no switch we missed, and a switch another sentinel knows
-    /// of reaches us through that sentinel's own link, or its own check when that link comes
-    /// back. So a (re)connect costs one query link, not one per known sentinel as well.
+    /// config epoch, then the most sentinels, win, so one stale sentinel cannot move the
+    /// client. When it agrees, this sentinel knows of no switch we missed, and a switch another
+    /// sentinel knows of reaches us through that sentinel's own link, or its own check when
+    /// that link comes back. So a (re)connect costs one query link, not one per known sentinel
+    /// as well.
     fn refresh_from_sentinel(&self) {
         let config = &self.shared.config;
         let dial = &self.shared.sentinel_dial;
