@@ -117,9 +117,9 @@ pub(crate) unsafe fn client_from_config(
 /// conn still checked out. Neither `client` nor its conns may be used afterwards. NULL is a
 /// no-op. Must not run concurrently with any other call on `client` or its conns: end the
 /// commands other threads wait in (BLPOP and the like) with `sentinel_client_interrupt_waits`
-/// and join those threads first. (One thing
-/// is not waited for: a host name lookup that the system resolver has held past the connect
-/// timeout. Its helper thread holds nothing of the client and ends when the resolver answers.)
+/// and join those threads first. (One thing is not waited for: a host name lookup that the
+/// system resolver has held past the connect timeout. Its helper thread holds nothing of the
+/// client and ends when the resolver answers.)
 ///
 /// # Safety
 /// `client` is NULL or a client from `sentinel_client_new` that has not been closed.
