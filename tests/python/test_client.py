@@ -518,17 +518,15 @@ def test_execute_and_large_replies(client):
 def test_short_commands_copy_small_replies_out(client, monkeypatch):
     """Commands of up to three arguments take the _into calls (no argv arrays, no reply tree
     for strings, integers, statuses and nil); the reply must be the same either way."""
-    import redis_sentinel as rs
-
     def argv_path(*args):
         raise AssertionError("a short command took the argv path")
 
-    edge = rs._SLOT_BYTES
+    edge = redis_sentinel._SLOT_BYTES
     client.execute("a", "SET", "fits", b"x" * edge)
     client.execute("a", "SET", "long", b"y" * (edge + 1))
     with monkeypatch.context() as patched:
-        patched.setattr(rs, "_master_command_argv", argv_path)
-        patched.setattr(rs, "_command_argv", argv_path)
+        patched.setattr(redis_sentinel, "_master_command_argv", argv_path)
+        patched.setattr(redis_sentinel, "_command_argv", argv_path)
         with client.master("a") as conn:
             for run in (lambda *args: client.execute("a", *args), conn.cmd):
                 assert run("GET", "fits") == b"x" * edge
