@@ -146,8 +146,9 @@ pub struct Config {
     /// Speak RESP3 (HELLO 3) on data connections. Default false (RESP2).
     pub resp3: bool,
     /// After sending a command, spin on the socket this long before sleeping until the reply
-    /// comes: lower latency for a CPU kept busy while waiting. Default zero (never spin); at
-    /// most [`Config::MAX_BUSY_POLL`].
+    /// comes: lower latency for a CPU kept busy while waiting. A connection whose replies keep
+    /// missing the budget pauses spinning for a while; commands that wait on the server never
+    /// spin. Default zero (never spin); at most [`Config::MAX_BUSY_POLL`].
     pub busy_poll: Duration,
     /// Rewrites every address a sentinel reports (NAT, Docker). Default none.
     pub address_map: Option<AddressMap>,

@@ -17,6 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::reply_reader::ReplyReader;
 use crate::resp::encode_command;
 use crate::sentinel::{SocketHandle, Stream};
+use crate::spin::SpinGovernor;
 use crate::tls::Dial;
 
 pub(crate) struct DataLink {
@@ -25,6 +26,8 @@ pub(crate) struct DataLink {
     open: bool,
     /// How long to poll the socket for a reply before sleeping in `read`; zero polls not at all.
     busy_poll: Duration,
+    /// Whether polling has been paying on this link.
+    spin_governor: SpinGovernor,
     read_timeout: Duration,
     write_timeout: Duration,
     /// The read timeout in force: `read_timeout`, or longer for a command that waits on the
@@ -51,6 +54,7 @@ impl DataLink {
             replies: ReplyReader::new(),
             open: true,
             busy_poll: config.busy_poll,
+            spin_governor: SpinGovernor::default(),
             read_timeout: config.read_timeout,
             write_timeout: config.write_timeout,
             reply_bound: Some(left),
@@ -138,8 +142,9 @@ impl DataLink {
         count: usize,
         wait: Option<ServerWait>,
     ) -> RedisResult<Vec<Value>> {
+        let may_spin = wait.is_none();
         self.waiting(wait, |link| {
-            link.send(packed)?;
+            link.send(packed, may_spin)?;
             let mut replies = Vec::with_capacity(count);
             for _ in 0..count {
                 replies.push(link.read_reply()?);
@@ -150,8 +155,9 @@ impl DataLink {
 
     /// [`DataLink::request`] for one command.
     pub fn request_one(&mut self, packed: &[u8], wait: Option<ServerWait>) -> RedisResult<Value> {
+        let may_spin = wait.is_none();
         self.waiting(wait, |link| {
-            link.send(packed)?;
+            link.send(packed, may_spin)?;
             link.read_reply()
         })
     }
@@ -184,7 +190,10 @@ impl DataLink {
         result
     }
 
-    fn send(&mut self, packed: &[u8]) -> RedisResult<()> {
+    /// Sends `packed`, then busy-polls for the reply if configured and `may_spin` (not for
+    /// commands that wait on the server: their replies are slow by design) and polling has
+    /// been paying on this link.
+    fn send(&mut self, packed: &[u8], may_spin: bool) -> RedisResult<()> {
         let sent = self
             .stream
             .write_all(packed)
@@ -193,9 +202,11 @@ impl DataLink {
         if sent.is_err() {
             self.open = false;
         }
-        if !self.busy_poll.is_zero() && sent.is_ok() {
-            // Best effort: if polling fails, the blocking read below reports why.
-            let _ = self.stream.spin_until_readable(self.busy_poll);
+        if sent.is_ok() && may_spin && !self.busy_poll.is_zero() && self.spin_governor.should_spin()
+        {
+            if let Some(caught) = self.stream.spin_until_readable(self.busy_poll) {
+                self.spin_governor.record(caught);
+            }
         }
         Ok(sent?)
     }

@@ -37,6 +37,7 @@ mod resolve;
 pub mod resp;
 pub mod sentinel;
 mod session;
+mod spin;
 mod tls;
 mod watcher;
 

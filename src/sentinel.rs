@@ -135,14 +135,15 @@ impl Stream {
         matches!(self.readable_within(Duration::ZERO), Ok(false))
     }
 
-    /// Spins (without sleeping) until bytes wait on the socket, or `budget` has passed.
-    pub(crate) fn spin_until_readable(&self, budget: Duration) -> io::Result<()> {
+    /// Spins (without sleeping) until bytes wait on the socket, or `budget` has passed: whether
+    /// they came in time, or `None` when it could not spin (the read that follows reports why).
+    pub(crate) fn spin_until_readable(&self, budget: Duration) -> Option<bool> {
         if let Stream::Tls(tls) = self {
             if tls.conn.wants_write() {
-                return Ok(()); // a handshake or alert is still going out: read normally
+                return None; // a handshake or alert is still going out: read normally
             }
         }
-        self.readable_within(budget).map(drop)
+        self.readable_within(budget).ok()
     }
 
     /// Peeks at the socket without sleeping, again and again for up to `budget` (zero: once):

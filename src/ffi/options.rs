@@ -265,9 +265,11 @@ pub unsafe extern "C" fn sentinel_options_set_sentinel_timeout_ms(
 /// the reply before the thread sleeps until it comes. Spinning trades a CPU kept busy while
 /// waiting for lower latency: a thread that sleeps must be woken, which on loopback or a fast
 /// network can take longer than Redis takes to answer. Worth it with spare cores and replies
-/// expected within tens of microseconds; a waste on slow networks or with more busy threads
-/// than cores. 0 (the default) never spins. Returns false and sets `*err` when `opts` is NULL
-/// or `micros` is above 10000.
+/// expected within tens of microseconds; with more busy threads than cores the spinning
+/// threads take the CPU the others need. A connection whose replies keep missing the budget
+/// (a slow network, slow commands) pauses spinning, for up to 1024 replies, then tries again;
+/// commands that wait on the server (BLPOP and the like) never spin. 0 (the default) never
+/// spins. Returns false and sets `*err` when `opts` is NULL or `micros` is above 10000.
 ///
 /// # Safety
 /// `opts` is NULL or live options used by no other thread.

@@ -66,6 +66,13 @@ def test_database_client_name_and_resp3(topo):
         assert c.execute("a", "SET", "spun", "1") == "OK"
         with c.master("a") as conn:
             assert conn.pipeline([("GET", "spun")] * 3) == [b"1"] * 3
+        # Replies slower than the budget pause spinning; every reply stays the right one.
+        slow = "local x = 0 for i = 1, 100000 do x = x + i end return x"
+        for _ in range(40):
+            assert c.execute("a", "EVAL", slow, "0") == 5000050000
+            assert c.execute("a", "GET", "spun") == b"1"
+        c.execute("a", "RPUSH", "spun:list", "x")
+        assert c.execute("a", "BLPOP", "spun:list", "1") == [b"spun:list", b"x"]
     with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], db=10000,
                                pool_wait=0.5) as c:
         with pytest.raises(Error) as info:

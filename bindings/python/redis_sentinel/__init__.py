@@ -410,7 +410,8 @@ class Client:
         ``old_address``, ``new_address``, ``sentinel``) on the client's own threads; with
         ``log_events`` they also go to the ``redis_sentinel`` logger. ``busy_poll`` (seconds,
         at most 0.01; default 0) spins on the socket that long for each reply before sleeping:
-        lower latency for a core kept busy while waiting. ``tcp_keepalive`` (whole seconds,
+        lower latency for a core kept busy while waiting (a connection whose replies keep
+        missing it pauses spinning for a while). ``tcp_keepalive`` (whole seconds,
         default 15, 0 for off) has the kernel probe connections silent that long, so a peer
         that vanished without closing is noticed while the connection sits in the pool."""
         self._ptr = None
