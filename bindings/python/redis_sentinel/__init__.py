@@ -528,7 +528,10 @@ class Client:
 
     def _checkout(self, native, name: str) -> "Conn":
         encoded = name.encode() if type(name) is str else _name(name)
-        _, _, err, err_ref = _scratch()
+        try:  # _scratch, inline, as _slot in execute
+            _, _, err, err_ref = _SCRATCH.arrays
+        except AttributeError:
+            _, _, err, err_ref = _scratch()
         inflight = self._inflight  # _enter and _leave, inline: every `with` block runs this
         inflight.append(1)
         try:
