@@ -847,13 +847,6 @@ class Conn:
         return Error(ErrorKind.INVALID_ARGUMENT,
                      "conn was checked out before os.fork(): check out a new one in this process")
 
-    def _handle(self):
-        if self._client._closed:
-            raise _closed()
-        if self._ptr is None or self._epoch != self._client._epoch:
-            raise self._unusable()
-        return self._ptr
-
     def cmd(self, *args: Arg) -> Any:
         """Runs one command and returns its reply as Python values."""
         if len(args) == 2 and type(args[0]) is str and type(args[1]) is str:  # as execute
@@ -916,7 +909,6 @@ class Conn:
             return []
         argv, argvlen, _keep_alive = _packed_argv(flat)
         counts = (c_size_t * len(argcs))(*argcs)
-        self._handle()
         err = ErrorPtr()
         reply = self._call(lib.sentinel_pipeline_argv, len(argcs), counts, argv, argvlen, byref(err))
         return _take_reply(reply, err)
