@@ -219,8 +219,8 @@ def _slot():
 
 def _short(args):
     """A command of one to three arguments as the _into calls take it, (a0, n0, a1, n1, a2, n2)
-    with None and 0 for those missing; None for any other command. The common shapes, two
-    str arguments first, cost one call here and no ctypes array."""
+    with None and 0 for those missing; None for any other command. No ctypes array. (Two str
+    arguments, the commonest shape, execute and cmd encode themselves without calling this.)"""
     n = len(args)
     if n == 2:
         a, b = args
