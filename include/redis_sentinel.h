@@ -762,6 +762,38 @@ int sentinel_command_into(struct sentinel_conn *conn,
                           int n2);
 
 /*
+ `sentinel_master_command_into` for text arguments: `a0`..`a2` are NUL-terminated strings,
+ and the first NULL ends them, so `sentinel_master_command_into_str(client, "m0", &slot,
+ "GET", key, NULL)` runs `GET key`. An argument cannot contain a NUL byte; binary arguments
+ take `sentinel_master_command_into`. Returns and errors as `sentinel_master_command_into`.
+ Does not take ownership of `name` or the arguments.
+
+ # Safety
+ `client` is NULL or a live client; `name` and each argument before the first NULL are
+ NULL-or-NUL-terminated strings; `slot` as in `sentinel_master_command_into`.
+ */
+int sentinel_master_command_into_str(struct sentinel_client *client,
+                                     const char *name,
+                                     struct sentinel_reply_slot *slot,
+                                     const char *a0,
+                                     const char *a1,
+                                     const char *a2);
+
+/*
+ `sentinel_command_into` for text arguments, NUL-terminated as in
+ `sentinel_master_command_into_str`. Does not take ownership of `conn` or the arguments.
+
+ # Safety
+ `conn` is NULL or a checked-out conn used by no other thread; arguments as in
+ `sentinel_master_command_into_str`; `slot` as in `sentinel_master_command_into`.
+ */
+int sentinel_command_into_str(struct sentinel_conn *conn,
+                              struct sentinel_reply_slot *slot,
+                              const char *a0,
+                              const char *a1,
+                              const char *a2);
+
+/*
  New options with no sentinel and every default: connect timeout 1000 ms, read and write
  timeouts 3000 ms, pool wait 4000 ms, fence wait 5000 ms, sentinel timeout 1000 ms.
  Caller owns the result; free it with `sentinel_options_free`. NULL only if out of memory.

@@ -3,7 +3,7 @@
 //! than the native work. Arguments travel as plain pointer/length parameters, and a string,
 //! status, integer or nil reply comes back without a reply tree to walk or free.
 
-use std::ffi::{c_char, c_int, c_longlong};
+use std::ffi::{c_char, c_int, c_longlong, CStr};
 
 use redis::Value;
 
@@ -130,6 +130,68 @@ pub unsafe extern "C" fn sentinel_command_into(
     unsafe { into_slot("sentinel_command_into", slot, run) }
 }
 
+/// `sentinel_master_command_into` for text arguments: `a0`..`a2` are NUL-terminated strings,
+/// and the first NULL ends them, so `sentinel_master_command_into_str(client, "m0", &slot,
+/// "GET", key, NULL)` runs `GET key`. An argument cannot contain a NUL byte; binary arguments
+/// take `sentinel_master_command_into`. Returns and errors as `sentinel_master_command_into`.
+/// Does not take ownership of `name` or the arguments.
+///
+/// # Safety
+/// `client` is NULL or a live client; `name` and each argument before the first NULL are
+/// NULL-or-NUL-terminated strings; `slot` as in `sentinel_master_command_into`.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_master_command_into_str(
+    client: *mut sentinel_client,
+    name: *const c_char,
+    slot: *mut sentinel_reply_slot,
+    a0: *const c_char,
+    a1: *const c_char,
+    a2: *const c_char,
+) -> c_int {
+    let run = || {
+        // SAFETY: NULL or a live client, per the contract above.
+        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract above.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: forwarded contract.
+        let (args, argc) = unsafe { text_args([a0, a1, a2]) }?;
+        let index = client.core.master_index(name)?;
+        let mut conn = client.core.get_master_at(index)?;
+        let result = conn.command(&args[..argc]);
+        client
+            .core
+            .carefully_put_master(conn, result.as_ref().err());
+        result
+    };
+    // SAFETY: NULL or writable, per the contract above.
+    unsafe { into_slot("sentinel_master_command_into_str", slot, run) }
+}
+
+/// `sentinel_command_into` for text arguments, NUL-terminated as in
+/// `sentinel_master_command_into_str`. Does not take ownership of `conn` or the arguments.
+///
+/// # Safety
+/// `conn` is NULL or a checked-out conn used by no other thread; arguments as in
+/// `sentinel_master_command_into_str`; `slot` as in `sentinel_master_command_into`.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_command_into_str(
+    conn: *mut sentinel_conn,
+    slot: *mut sentinel_reply_slot,
+    a0: *const c_char,
+    a1: *const c_char,
+    a2: *const c_char,
+) -> c_int {
+    let run = || {
+        // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
+        let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
+        // SAFETY: forwarded contract.
+        let (args, argc) = unsafe { text_args([a0, a1, a2]) }?;
+        conn.command(&args[..argc])
+    };
+    // SAFETY: NULL or writable, per the contract above.
+    unsafe { into_slot("sentinel_command_into_str", slot, run) }
+}
+
 /// Runs `body` for the export `func` inside `boundary` and puts its reply, or its error, in
 /// `slot`; returns where it went.
 ///
@@ -169,6 +231,29 @@ unsafe fn short_args<'a>(pairs: [(*const c_char, c_int); 3]) -> Result<([&'a [u8
             .map_err(|_| Error::invalid(format!("n{i} is negative ({len})")))?;
         // SAFETY: non-NULL and valid for `len` bytes, per the caller's contract.
         args[i] = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+        argc += 1;
+    }
+    if argc == 0 {
+        return Err(Error::invalid(
+            "a0 is NULL: a command needs at least one argument",
+        ));
+    }
+    Ok((args, argc))
+}
+
+/// The NUL-terminated arguments before the first NULL pointer, and how many there are.
+///
+/// # Safety
+/// Each pointer before the first NULL is a NUL-terminated string.
+unsafe fn text_args<'a>(ptrs: [*const c_char; 3]) -> Result<([&'a [u8]; 3], usize)> {
+    let mut args: [&[u8]; 3] = [&[]; 3];
+    let mut argc = 0;
+    for ptr in ptrs {
+        if ptr.is_null() {
+            break;
+        }
+        // SAFETY: non-NULL and NUL-terminated, per the caller's contract.
+        args[argc] = unsafe { CStr::from_ptr(ptr) }.to_bytes();
         argc += 1;
     }
     if argc == 0 {

@@ -629,6 +629,59 @@ static void test_into_slot(void) {
   sentinel_client_close(c);
 }
 
+static void test_into_slot_text(void) {
+  sentinel_client *c = new_client(2);
+  char buf[8];
+  sentinel_reply_slot slot = {buf, sizeof buf, 0, 0, NULL, NULL};
+  sentinel_error *err = NULL;
+  int kind = sentinel_master_command_into_str(c, NAME, &slot, "SET", "text", "abc");
+  CHECK(kind == SENTINEL_INTO_STATUS && slot.len == 2 && memcmp(buf, "OK", 2) == 0, "text SET: status %d", kind);
+  kind = sentinel_master_command_into_str(c, NAME, &slot, "GET", "text", NULL);
+  CHECK(kind == 3 && memcmp(buf, "abc", 3) == 0, "text GET: copied, %d", kind);
+  kind = sentinel_master_command_into_str(c, NAME, &slot, "PING", NULL, "ignored");
+  CHECK(kind == SENTINEL_INTO_STATUS && slot.len == 4 && memcmp(buf, "PONG", 4) == 0,
+        "text PING: the first NULL ends the arguments");
+  kind = sentinel_master_command_into_str(c, NAME, &slot, "ECHO", "", NULL);
+  CHECK(kind == 0, "text empty argument, %d", kind);
+  kind = sentinel_master_command_into_str(c, NAME, &slot, "ECHO", "longer than eight", NULL);
+  CHECK(kind == SENTINEL_INTO_REPLY && slot.reply->len == 17, "text: longer than the buffer, %d", kind);
+  sentinel_reply_free(slot.reply);
+  kind = sentinel_master_command_into_str(c, NAME, &slot, "INCR", "text", NULL);
+  CHECK(kind == SENTINEL_INTO_ERROR && sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_SERVER,
+        "text error reply, %d", kind);
+  sentinel_error_free(slot.error);
+  kind = sentinel_master_command_into_str(c, NAME, &slot, NULL, "x", NULL);
+  CHECK(kind == SENTINEL_INTO_ERROR && sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "text a0 NULL");
+  sentinel_error_free(slot.error);
+  kind = sentinel_master_command_into_str(c, "other", &slot, "PING", NULL, NULL);
+  CHECK(kind == SENTINEL_INTO_ERROR && sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_UNKNOWN_MASTER,
+        "text unknown master");
+  sentinel_error_free(slot.error);
+  kind = sentinel_master_command_into_str(NULL, NAME, &slot, "PING", NULL, NULL);
+  CHECK(kind == SENTINEL_INTO_ERROR && sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "text NULL client");
+  sentinel_error_free(slot.error);
+  CHECK(sentinel_master_command_into_str(c, NAME, NULL, "PING", NULL, NULL) == SENTINEL_INTO_ERROR,
+        "text NULL slot");
+
+  sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+  kind = sentinel_command_into_str(conn, &slot, "RPUSH", "text:list", "x");
+  CHECK(kind == SENTINEL_INTO_INTEGER && slot.integer == 1, "text conn: RPUSH");
+  kind = sentinel_command_into_str(conn, &slot, "LPOP", "text:list", NULL);
+  CHECK(kind == 1 && buf[0] == 'x', "text conn: string, %d", kind);
+  CHECK(sentinel_command_into_str(NULL, &slot, "PING", NULL, NULL) == SENTINEL_INTO_ERROR &&
+            sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "text NULL conn");
+  sentinel_error_free(slot.error);
+  sentinel_put_master(c, NAME, conn);
+  CHECK(sentinel_command_into_str(conn, &slot, "PING", NULL, NULL) == SENTINEL_INTO_ERROR &&
+            sentinel_error_get_kind(slot.error) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "text conn put back");
+  sentinel_error_free(slot.error);
+  sentinel_client_close(c);
+}
+
 static int events_seen[8];
 static void on_event(const sentinel_event *event, void *user_data) {
   (void)user_data;
@@ -910,6 +963,7 @@ int main(void) {
   test_pipelining();
   test_one_call_and_flatten();
   test_into_slot();
+  test_into_slot_text();
   test_production_options();
   test_replicas();
   test_sentinel_restart();

@@ -1,3 +1,4 @@
+import ctypes
 import gc
 import re
 import signal
@@ -31,7 +32,11 @@ def test_every_header_function_is_declared():
 def test_unchecked_handles_keep_return_types_and_still_check_names(client):
     from redis_sentinel import _lib
     for name, func in _lib.unchecked(_lib.lib).items():
-        assert func.argtypes is None and func.restype is FUNCTIONS[name][0], name
+        assert func.argtypes is None, name
+        if FUNCTIONS[name][0] is ctypes.c_int:  # no restype: ctypes reads a C int then
+            assert isinstance(func, _lib._IntResultFunc) and func.restype is None, name
+        else:
+            assert func.restype is FUNCTIONS[name][0], name
         assert getattr(_lib.lib, name).argtypes == FUNCTIONS[name][1], name
     for call in (lambda: client.execute(b"a", "PING"), lambda: client.get_master(None),
                  lambda: client.master(7).__enter__()):
@@ -548,6 +553,42 @@ def test_short_commands_copy_small_replies_out(client, monkeypatch):
                     run("GET", None)
                 assert info.value.kind == ErrorKind.INVALID_ARGUMENT
     assert client.execute("a", "MSET", "m1", "1", "m2", "2") == "OK"  # five arguments: argv
+
+    # One to three str arguments without a NUL byte take the text calls (no lengths); any
+    # other short command takes the _into calls, with lengths.
+    taken = []
+    with monkeypatch.context() as patched:
+        for native in ("_master_command_into_str", "_command_into_str",
+                       "_master_command_into", "_command_into"):
+            def counted(*args, _native=native, _real=getattr(redis_sentinel, native)):
+                taken.append(_native.replace("_master", "").strip("_"))
+                return _real(*args)
+            patched.setattr(redis_sentinel, native, counted)
+        with client.master("a") as conn:
+            for run in (lambda *args: client.execute("a", *args), conn.cmd):
+                cases = [
+                    (("SET", "nul", "a\0b"), "OK", "command_into"),
+                    (("GET", "nul"), b"a\0b", "command_into_str"),
+                    (("GET", "nul\0"), None, "command_into"),
+                    (("SET", "text", "v\u00e9"), "OK", "command_into_str"),
+                    (("PING",), "PONG", "command_into_str"),
+                    (("GET", b"text"), "v\u00e9".encode(), "command_into"),
+                    (("SET", "n", 5), "OK", "command_into"),
+                    (("ECHO", "x" * 100000), b"x" * 100000, "command_into_str"),
+                ]
+                for args, expected, path in cases:
+                    del taken[:]
+                    assert run(*args) == expected, args
+                    assert taken == [path], args
+                del taken[:]
+                with pytest.raises(Error) as info:
+                    run("GET\0", "k")  # a command name with a NUL byte reaches the server
+                assert info.value.kind == ErrorKind.SERVER and taken == ["command_into"]
+    for call in (lambda: client.execute("a\0b", "PING"), lambda: client.master("a\0").__enter__(),
+                 lambda: client.stats("a\0")):
+        with pytest.raises(Error) as info:
+            call()
+        assert info.value.kind == ErrorKind.INVALID_ARGUMENT and "NUL byte" in str(info.value)
 
     # Each thread copies into its own buffer.
     errors = []

@@ -121,6 +121,8 @@ _SIZES = tuple(c_size_t(n) for n in range(_CACHED))  # argc for the unchecked ca
 _UNCHECKED = _lib.unchecked(lib)
 _command_into = _UNCHECKED["sentinel_command_into"]
 _master_command_into = _UNCHECKED["sentinel_master_command_into"]
+_master_command_into_str = _UNCHECKED["sentinel_master_command_into_str"]
+_command_into_str = _UNCHECKED["sentinel_command_into_str"]
 _command_argv = _UNCHECKED["sentinel_command_argv"]
 _master_command_argv = _UNCHECKED["sentinel_master_command_argv"]
 _reply_free = _UNCHECKED["sentinel_reply_free"]
@@ -205,22 +207,54 @@ _INT_MAX = 2**31 - 1  # the _into calls take lengths as C ints
 _INTO_NIL, _INTO_INTEGER, _INTO_STATUS, _INTO_REPLY = -1, -2, -3, -4
 
 
-def _slot():
-    """The calling thread's reply slot, a reference to it for the native calls, and the
-    slot's buffer. Reused by every call, as _scratch's arrays are."""
+# Master names and command names, encoded: a dict lookup costs a GET less than encoding them
+# again. Only short str without a NUL byte, and only so many, so that odd callers cannot grow it.
+_WORDS: Dict[str, bytes] = {}
+
+
+def _word(word: str) -> Optional[bytes]:
+    """``word`` (a str) encoded and remembered in _WORDS; None if it holds a NUL byte (which
+    the text calls cannot pass)."""
+    if "\0" in word:
+        return None
+    encoded = word.encode()
+    if len(word) <= 64 and len(_WORDS) < 1024:
+        _WORDS[word] = encoded
+    return encoded
+
+
+# Reply slots no call is using: (slot, byref(slot), its buffer). A call takes one and appends
+# it back once it has read the reply, so concurrent calls never share one; deque's pop and
+# append are atomic, and unlike a list's they never reallocate.
+_FREE_SLOTS: "collections.deque" = collections.deque()
+
+
+def _new_slot():
+    buf = (ctypes.c_char * _SLOT_BYTES)()
+    slot = _lib.ReplySlot(ctypes.addressof(buf), _SLOT_BYTES)
+    return slot, byref(slot), buf
+
+
+def _take_slot():
+    """A reply slot for one call, to be appended back to _FREE_SLOTS after its reply is read."""
     try:
-        return _SCRATCH.slot
-    except AttributeError:
-        buf = (ctypes.c_char * _SLOT_BYTES)()
-        slot = _lib.ReplySlot(ctypes.addressof(buf), _SLOT_BYTES)
-        _SCRATCH.slot = (slot, byref(slot), buf)
-        return _SCRATCH.slot
+        return _FREE_SLOTS.pop()
+    except IndexError:
+        return _new_slot()
+
+
+def _slot_reply(kind: int, scratch) -> Any:
+    """The reply an _into call returned as ``kind`` and left in ``scratch``'s slot."""
+    if kind >= 0:
+        return scratch[2][:kind]
+    return _from_slot(kind, scratch[0], scratch[2])
 
 
 def _short(args):
     """A command of one to three arguments as the _into calls take it, (a0, n0, a1, n1, a2, n2)
-    with None and 0 for those missing; None for any other command. No ctypes array. (Two str
-    arguments, the commonest shape, execute and cmd encode themselves without calling this.)"""
+    with None and 0 for those missing; None for any other command. No ctypes array. (One to
+    three str arguments without a NUL byte, the commonest shapes, execute and cmd pass to the
+    text calls themselves, without calling this.)"""
     n = len(args)
     if n == 2:
         a, b = args
@@ -527,7 +561,13 @@ class Client:
         return _Checkout(self, name, lib.sentinel_get_replica)
 
     def _checkout(self, native, name: str) -> "Conn":
-        encoded = name.encode() if type(name) is str else _name(name)
+        if type(name) is str:  # _name, through _WORDS, as in execute
+            try:
+                encoded = _WORDS[name]
+            except KeyError:
+                encoded = _name(name)
+        else:
+            encoded = _name(name)
         try:  # _scratch, inline, as _slot in execute
             _, _, err, err_ref = _SCRATCH.arrays
         except AttributeError:
@@ -571,33 +611,64 @@ class Client:
     def execute(self, name: str, *args: Arg) -> Any:
         """Runs one command on the current master of ``name`` in a single native call:
         checks out a connection, runs the command, and carefully puts the connection back."""
-        encoded = name.encode() if type(name) is str else _name(name)
-        # _short's commonest shape (GET key, INCR key, ...) and _slot, inline: the two calls
-        # cost about 1 us of a GET, measured, as they run with caches cold after each wait.
-        if len(args) == 2 and type(args[0]) is str and type(args[1]) is str:
-            a, b, c, nc = args[0].encode(), args[1].encode(), None, 0
-            na, nb = len(a), len(b)
-            if na > _INT_MAX or nb > _INT_MAX:
-                return self._execute_argv(encoded, args)
+        if type(name) is str:
+            try:
+                encoded = _WORDS[name]
+            except KeyError:
+                encoded = _name(name)
         else:
-            short = _short(args)
-            if short is None:
-                return self._execute_argv(encoded, args)
-            a, na, b, nb, c, nc = short
+            encoded = _name(name)
+        # Text commands of one to three str arguments (GET key, SET key value, ...) go in one
+        # native call with three arguments fewer than _into's (no lengths), and without
+        # calling helpers: each costs a GET 0.1-0.3 us, with caches cold after each wait.
+        n = len(args)
+        if n == 2 and type(args[0]) is str and type(args[1]) is str and "\0" not in args[1]:
+            b, c = args[1].encode(), None
+        elif (n == 3 and type(args[0]) is str and type(args[1]) is str and type(args[2]) is str
+                and "\0" not in args[1] and "\0" not in args[2]):
+            b, c = args[1].encode(), args[2].encode()
+        elif n == 1 and type(args[0]) is str:
+            b = c = None
+        else:
+            return self._execute_short(encoded, args)
         try:
-            slot, slot_ref, buf = _SCRATCH.slot
-        except AttributeError:
-            slot, slot_ref, buf = _slot()
+            a = _WORDS[args[0]]
+        except KeyError:
+            a = _word(args[0])
+            if a is None:  # a NUL byte in the command name
+                return self._execute_short(encoded, args)
+        try:
+            scratch = _FREE_SLOTS.pop()
+        except IndexError:
+            scratch = _new_slot()
         inflight = self._inflight  # _enter and _leave, inline: this is the hottest path
         inflight.append(1)
         try:
             ptr = self._ptr if not (self._closed or self._forked) else self._reenter()
-            kind = _master_command_into(ptr, encoded, slot_ref, a, na, b, nb, c, nc)
+            kind = _master_command_into_str(ptr, encoded, scratch[1], a, b, c)
         finally:
             inflight.pop()
-        if kind >= 0:
-            return buf[:kind]
-        return _from_slot(kind, slot, buf)
+        try:
+            if kind >= 0:
+                return scratch[2][:kind]
+            return _from_slot(kind, scratch[0], scratch[2])
+        finally:
+            _FREE_SLOTS.append(scratch)
+
+    def _execute_short(self, encoded: bytes, args: Tuple[Arg, ...]) -> Any:
+        short = _short(args)
+        if short is None:
+            return self._execute_argv(encoded, args)
+        scratch = _take_slot()
+        try:
+            ptr = self._enter()
+            try:
+                kind = _master_command_into(ptr, encoded, scratch[1], *short)
+            finally:
+                self._leave()
+            return _slot_reply(kind, scratch)
+        finally:
+            _FREE_SLOTS.append(scratch)
 
     def _execute_argv(self, encoded: bytes, args: Tuple[Arg, ...]) -> Any:
         argv, argvlen, argc, err, err_ref = _argv(args)
@@ -827,7 +898,10 @@ def _set_extras(opts, extras) -> List[Any]:
 def _name(name: str) -> bytes:
     if not isinstance(name, str):
         raise Error(ErrorKind.INVALID_ARGUMENT, "master name must be str, got %r" % (name,))
-    return name.encode("utf-8")
+    encoded = _word(name) if type(name) is str else name.encode("utf-8")
+    if encoded is None or b"\0" in encoded:
+        raise Error(ErrorKind.INVALID_ARGUMENT, "master name %r contains a NUL byte" % (name,))
+    return encoded
 
 
 class Conn:
@@ -849,20 +923,27 @@ class Conn:
 
     def cmd(self, *args: Arg) -> Any:
         """Runs one command and returns its reply as Python values."""
-        if len(args) == 2 and type(args[0]) is str and type(args[1]) is str:  # as execute
-            a, b, c, nc = args[0].encode(), args[1].encode(), None, 0
-            na, nb = len(a), len(b)
-            if na > _INT_MAX or nb > _INT_MAX:
-                return self._cmd_argv(args)
+        # Text commands as in Client.execute, inline for the same reason.
+        n = len(args)
+        if n == 2 and type(args[0]) is str and type(args[1]) is str and "\0" not in args[1]:
+            b, c = args[1].encode(), None
+        elif (n == 3 and type(args[0]) is str and type(args[1]) is str and type(args[2]) is str
+                and "\0" not in args[1] and "\0" not in args[2]):
+            b, c = args[1].encode(), args[2].encode()
+        elif n == 1 and type(args[0]) is str:
+            b = c = None
         else:
-            short = _short(args)
-            if short is None:
-                return self._cmd_argv(args)
-            a, na, b, nb, c, nc = short
+            return self._cmd_short(args)
         try:
-            slot, slot_ref, buf = _SCRATCH.slot
-        except AttributeError:
-            slot, slot_ref, buf = _slot()
+            a = _WORDS[args[0]]
+        except KeyError:
+            a = _word(args[0])
+            if a is None:  # a NUL byte in the command name
+                return self._cmd_short(args)
+        try:
+            scratch = _FREE_SLOTS.pop()
+        except IndexError:
+            scratch = _new_slot()
         client = self._client  # _call, with _enter and _leave, inline: the hot path
         inflight = client._inflight
         inflight.append(1)
@@ -872,12 +953,25 @@ class Conn:
             handle = self._ptr
             if handle is None or self._epoch != client._epoch:
                 raise self._unusable()
-            kind = _command_into(handle, slot_ref, a, na, b, nb, c, nc)
+            kind = _command_into_str(handle, scratch[1], a, b, c)
         finally:
             inflight.pop()
-        if kind >= 0:
-            return buf[:kind]
-        return _from_slot(kind, slot, buf)
+        try:
+            if kind >= 0:
+                return scratch[2][:kind]
+            return _from_slot(kind, scratch[0], scratch[2])
+        finally:
+            _FREE_SLOTS.append(scratch)
+
+    def _cmd_short(self, args: Tuple[Arg, ...]) -> Any:
+        short = _short(args)
+        if short is None:
+            return self._cmd_argv(args)
+        scratch = _take_slot()
+        try:
+            return _slot_reply(self._call(_command_into, scratch[1], *short), scratch)
+        finally:
+            _FREE_SLOTS.append(scratch)
 
     def _cmd_argv(self, args: Tuple[Arg, ...]) -> Any:
         argv, argvlen, argc, err, err_ref = _argv(args)

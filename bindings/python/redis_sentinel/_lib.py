@@ -126,6 +126,9 @@ FUNCTIONS = {
                                              c_char_p, c_int, c_char_p, c_int]),
     "sentinel_command_into": (c_int, [ConnPtr, POINTER(ReplySlot), c_char_p, c_int, c_char_p, c_int,
                                       c_char_p, c_int]),
+    "sentinel_master_command_into_str": (c_int, [ClientPtr, c_char_p, POINTER(ReplySlot), c_char_p, c_char_p,
+                                                 c_char_p]),
+    "sentinel_command_into_str": (c_int, [ConnPtr, POINTER(ReplySlot), c_char_p, c_char_p, c_char_p]),
     "sentinel_append_command_argv": (c_bool, [ConnPtr, c_size_t, POINTER(c_char_p), POINTER(c_size_t),
                                               POINTER(ErrorPtr)]),
     "sentinel_get_reply": (ReplyPtr, [ConnPtr, POINTER(ErrorPtr)]),
@@ -184,6 +187,7 @@ def _declare(lib):
 # ConnPtr, ReplyPtr), bytes, ctypes arrays, byref() and c_size_t; a plain int only where the
 # C parameter is an int (the _into calls' lengths), since that is what ctypes passes it as.
 UNCHECKED = ("sentinel_master_command_into", "sentinel_command_into",
+             "sentinel_master_command_into_str", "sentinel_command_into_str",
              "sentinel_master_command_argv", "sentinel_command_argv", "sentinel_get_master",
              "sentinel_put_master")
 # Freeing a reply only frees memory: it keeps the GIL rather than drop and take it back.
@@ -198,10 +202,22 @@ def unchecked(library):
     handles = {}
     for source, names in ((library, UNCHECKED), (holding_gil, UNCHECKED_HOLDING_GIL)):
         for name in names:
+            if FUNCTIONS[name][0] is c_int:
+                handles[name] = _IntResultFunc((name, library))
+                continue
             func = source[name]
             func.restype = FUNCTIONS[name][0]
             handles[name] = func
     return handles
+
+
+class _IntResultFunc(ctypes._CFuncPtr):
+    """A foreign function returning a C int, with no restype at all (not even c_int): ctypes
+    then builds the result with PyLong_FromLong, where a restype of c_int costs each call a
+    linear search of its type table (_ctypes_get_fielddesc, about 300 instructions). Like
+    CDLL's functions, it releases the GIL during the call."""
+
+    _flags_ = ctypes._FUNCFLAG_CDECL
 
 
 lib = load()
