@@ -35,6 +35,8 @@ def test_unchecked_handles_keep_return_types_and_still_check_names(client):
         assert func.argtypes is None, name
         if FUNCTIONS[name][0] is ctypes.c_int:  # no restype: ctypes reads a C int then
             assert isinstance(func, _lib._IntResultFunc) and func.restype is None, name
+        elif FUNCTIONS[name][0] in (_lib.ClientPtr, _lib.ConnPtr):  # an address, for handle_arg
+            assert func.restype is ctypes.c_void_p, name
         else:
             assert func.restype is FUNCTIONS[name][0], name
         assert getattr(_lib.lib, name).argtypes == FUNCTIONS[name][1], name
@@ -209,6 +211,33 @@ def test_put_back_conn_is_unusable(client):
         conn.cmd("PING")
     assert info.value.kind == ErrorKind.INVALID_ARGUMENT
     client.put_master("b", conn)  # twice: harmless
+
+
+def test_with_block_is_its_conn(client):
+    """client.master() returns the conn itself, checked out by `with` and put back after it:
+    it can be entered again once the block ended, but not while it runs."""
+    block = client.master("b")
+    assert isinstance(block, redis_sentinel.Conn)
+    with pytest.raises(Error) as info:
+        block.cmd("PING")  # not checked out before the block starts
+    assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+    for _ in range(2):
+        with block as conn:
+            assert conn is block and conn.cmd("PING") == "PONG"
+            with pytest.raises(Error) as info:
+                block.__enter__()
+            assert info.value.kind == ErrorKind.INVALID_ARGUMENT
+            assert "checked out already" in str(info.value)
+            assert client.stats("b")["conns_in_use"] == 1
+        assert client.stats("b")["conns_in_use"] == 0
+        with pytest.raises(Error):
+            conn.cmd("PING")  # put back
+    with pytest.raises(ZeroDivisionError):
+        with client.master("b") as conn:
+            conn.cmd("PING")
+            1 / 0
+    assert client.stats("b")["conns_in_use"] == 0
+    assert client.stats("b")["conns_open"] == 0  # closed: the block ended in an exception
 
 
 def test_threads_count_exactly(client):

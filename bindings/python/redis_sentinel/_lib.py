@@ -206,9 +206,19 @@ def unchecked(library):
                 handles[name] = _IntResultFunc((name, library))
                 continue
             func = source[name]
-            func.restype = FUNCTIONS[name][0]
+            restype = FUNCTIONS[name][0]
+            # A handle comes back as its address, an int, for handle_arg (ConnPtr would build
+            # an object that each later call converts again).
+            func.restype = c_void_p if restype in (ClientPtr, ConnPtr) else restype
             handles[name] = func
     return handles
+
+
+def handle_arg(handle):
+    """``handle`` (an address, or a ClientPtr or ConnPtr) as ctypes passes it most cheaply to
+    a function without argtypes: a ready pointer argument, as byref() makes, where a c_void_p
+    would be converted again on every call. Functions with argtypes accept it too."""
+    return c_void_p.from_param(handle.value if isinstance(handle, c_void_p) else handle)
 
 
 class _IntResultFunc(ctypes._CFuncPtr):
