@@ -17,7 +17,7 @@ import enum
 import threading
 import time
 import weakref
-from ctypes import byref, c_char_p, c_size_t
+from ctypes import byref, c_char_p, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _lib
@@ -129,6 +129,7 @@ _reply_free = _UNCHECKED["sentinel_reply_free"]
 _get_master = _UNCHECKED["sentinel_get_master"]
 _put_master = _UNCHECKED["sentinel_put_master"]
 _handle_arg = _lib.handle_arg
+_pointer_arg = c_void_p.from_param  # handle_arg for an address (or a ConnPtr, as it is)
 _new = object.__new__
 _CLOSE_LOCK = threading.Lock()
 _LIVE_CLIENTS: "weakref.WeakSet[Client]" = weakref.WeakSet()
@@ -996,7 +997,7 @@ def _check_out(conn: "Conn") -> "Conn":
         inflight.pop()
     if not handle:
         raise _take_error(err)
-    conn._ptr = _handle_arg(handle)
+    conn._ptr = _pointer_arg(handle)
     conn._epoch = client._epoch
     return conn
 
