@@ -113,8 +113,9 @@ typedef enum sentinel_reply_type {
 } sentinel_reply_type;
 
 /*
- What `sentinel_master_command_into` and `sentinel_command_into` return when the reply is
- not a string copied into `slot->buf` (they return that string's length, 0 or more).
+ What `sentinel_master_command_into` and `sentinel_command_into` (and their `_str` forms)
+ return when the reply is not a string copied into `slot->buf` (they return that string's
+ length, 0 or more).
  */
 typedef enum sentinel_into_kind {
   /*
@@ -268,7 +269,8 @@ typedef struct sentinel_master_stats {
 } sentinel_master_stats;
 
 /*
- Where `sentinel_master_command_into` and `sentinel_command_into` put a reply. The caller
+ Where `sentinel_master_command_into` and `sentinel_command_into` (and their `_str` forms)
+ put a reply. The caller
  owns the slot and `buf`, and may reuse both for every call of one thread. The calls set
  `reply` and `error` to NULL unless they return them; what they return belongs to the caller.
  */

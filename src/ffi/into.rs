@@ -1,7 +1,8 @@
 //! Short commands whose reply is copied into the caller's buffer: for bindings such as ctypes,
 //! where every foreign call, every argument array element and every reply field read costs more
-//! than the native work. Arguments travel as plain pointer/length parameters, and a string,
-//! status, integer or nil reply comes back without a reply tree to walk or free.
+//! than the native work. Arguments travel as plain pointer/length parameters (or, in the `_str`
+//! forms, as NUL-terminated strings: fewer parameters to convert), and a string, status,
+//! integer or nil reply comes back without a reply tree to walk or free.
 
 use std::ffi::{c_char, c_int, c_longlong, CStr};
 
@@ -11,8 +12,9 @@ use super::{boundary, mut_arg, ref_arg, sentinel_client, sentinel_conn, sentinel
 use super::{sentinel_reply, str_arg};
 use crate::error::{Error, Result};
 
-/// What `sentinel_master_command_into` and `sentinel_command_into` return when the reply is
-/// not a string copied into `slot->buf` (they return that string's length, 0 or more).
+/// What `sentinel_master_command_into` and `sentinel_command_into` (and their `_str` forms)
+/// return when the reply is not a string copied into `slot->buf` (they return that string's
+/// length, 0 or more).
 #[repr(C)]
 #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +33,8 @@ pub enum sentinel_into_kind {
 
 use sentinel_into_kind::*;
 
-/// Where `sentinel_master_command_into` and `sentinel_command_into` put a reply. The caller
+/// Where `sentinel_master_command_into` and `sentinel_command_into` (and their `_str` forms)
+/// put a reply. The caller
 /// owns the slot and `buf`, and may reuse both for every call of one thread. The calls set
 /// `reply` and `error` to NULL unless they return them; what they return belongs to the caller.
 #[repr(C)]
@@ -80,23 +83,12 @@ pub unsafe extern "C" fn sentinel_master_command_into(
     a2: *const c_char,
     n2: c_int,
 ) -> c_int {
-    let run = || {
-        // SAFETY: NULL or a live client, per the contract above.
-        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
-        // SAFETY: NULL or a NUL-terminated string, per the contract above.
-        let name = unsafe { str_arg(name, "name") }?;
-        // SAFETY: forwarded contract.
-        let (args, argc) = unsafe { short_args([(a0, n0), (a1, n1), (a2, n2)]) }?;
-        let index = client.core.master_index(name)?;
-        let mut conn = client.core.get_master_at(index)?;
-        let result = conn.command(&args[..argc]);
-        client
-            .core
-            .carefully_put_master(conn, result.as_ref().err());
-        result
-    };
-    // SAFETY: NULL or writable, per the contract above.
-    unsafe { into_slot("sentinel_master_command_into", slot, run) }
+    // SAFETY: forwarded contract (the arguments are read inside the boundary).
+    unsafe {
+        master_into_slot("sentinel_master_command_into", client, name, slot, || {
+            short_args([(a0, n0), (a1, n1), (a2, n2)])
+        })
+    }
 }
 
 /// Runs a command of one to three arguments on `conn`, as `sentinel_command_argv` does, and
@@ -119,15 +111,12 @@ pub unsafe extern "C" fn sentinel_command_into(
     a2: *const c_char,
     n2: c_int,
 ) -> c_int {
-    let run = || {
-        // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
-        let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
-        // SAFETY: forwarded contract.
-        let (args, argc) = unsafe { short_args([(a0, n0), (a1, n1), (a2, n2)]) }?;
-        conn.command(&args[..argc])
-    };
-    // SAFETY: NULL or writable, per the contract above.
-    unsafe { into_slot("sentinel_command_into", slot, run) }
+    // SAFETY: forwarded contract (the arguments are read inside the boundary).
+    unsafe {
+        conn_into_slot("sentinel_command_into", conn, slot, || {
+            short_args([(a0, n0), (a1, n1), (a2, n2)])
+        })
+    }
 }
 
 /// `sentinel_master_command_into` for text arguments: `a0`..`a2` are NUL-terminated strings,
@@ -148,23 +137,16 @@ pub unsafe extern "C" fn sentinel_master_command_into_str(
     a1: *const c_char,
     a2: *const c_char,
 ) -> c_int {
-    let run = || {
-        // SAFETY: NULL or a live client, per the contract above.
-        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
-        // SAFETY: NULL or a NUL-terminated string, per the contract above.
-        let name = unsafe { str_arg(name, "name") }?;
-        // SAFETY: forwarded contract.
-        let (args, argc) = unsafe { text_args([a0, a1, a2]) }?;
-        let index = client.core.master_index(name)?;
-        let mut conn = client.core.get_master_at(index)?;
-        let result = conn.command(&args[..argc]);
-        client
-            .core
-            .carefully_put_master(conn, result.as_ref().err());
-        result
-    };
-    // SAFETY: NULL or writable, per the contract above.
-    unsafe { into_slot("sentinel_master_command_into_str", slot, run) }
+    // SAFETY: forwarded contract (the arguments are read inside the boundary).
+    unsafe {
+        master_into_slot(
+            "sentinel_master_command_into_str",
+            client,
+            name,
+            slot,
+            || text_args([a0, a1, a2]),
+        )
+    }
 }
 
 /// `sentinel_command_into` for text arguments, NUL-terminated as in
@@ -181,15 +163,66 @@ pub unsafe extern "C" fn sentinel_command_into_str(
     a1: *const c_char,
     a2: *const c_char,
 ) -> c_int {
+    // SAFETY: forwarded contract (the arguments are read inside the boundary).
+    unsafe {
+        conn_into_slot("sentinel_command_into_str", conn, slot, || {
+            text_args([a0, a1, a2])
+        })
+    }
+}
+
+/// Runs the command `args` gives on the current master of `name` as
+/// `sentinel_master_command_argv` does (check out, run, carefully put back), for the export
+/// `func`, and puts the reply in `slot`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `name` NULL or NUL-terminated; `slot` NULL or writable,
+/// its `buf` valid for `cap` bytes.
+unsafe fn master_into_slot<'a>(
+    func: &str,
+    client: *mut sentinel_client,
+    name: *const c_char,
+    slot: *mut sentinel_reply_slot,
+    args: impl FnOnce() -> Result<([&'a [u8]; 3], usize)>,
+) -> c_int {
+    let run = || {
+        // SAFETY: NULL or a live client, per the contract above.
+        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract above.
+        let name = unsafe { str_arg(name, "name") }?;
+        let (args, argc) = args()?;
+        let index = client.core.master_index(name)?;
+        let mut conn = client.core.get_master_at(index)?;
+        let result = conn.command(&args[..argc]);
+        client
+            .core
+            .carefully_put_master(conn, result.as_ref().err());
+        result
+    };
+    // SAFETY: NULL or writable, per the contract above.
+    unsafe { into_slot(func, slot, run) }
+}
+
+/// Runs the command `args` gives on `conn` as `sentinel_command_argv` does, for the export
+/// `func`, and puts the reply in `slot`.
+///
+/// # Safety
+/// `conn` is NULL or a checked-out conn used by no other thread; `slot` NULL or writable, its
+/// `buf` valid for `cap` bytes.
+unsafe fn conn_into_slot<'a>(
+    func: &str,
+    conn: *mut sentinel_conn,
+    slot: *mut sentinel_reply_slot,
+    args: impl FnOnce() -> Result<([&'a [u8]; 3], usize)>,
+) -> c_int {
     let run = || {
         // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
         let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
-        // SAFETY: forwarded contract.
-        let (args, argc) = unsafe { text_args([a0, a1, a2]) }?;
+        let (args, argc) = args()?;
         conn.command(&args[..argc])
     };
     // SAFETY: NULL or writable, per the contract above.
-    unsafe { into_slot("sentinel_command_into_str", slot, run) }
+    unsafe { into_slot(func, slot, run) }
 }
 
 /// Runs `body` for the export `func` inside `boundary` and puts its reply, or its error, in

@@ -679,8 +679,9 @@ class Client:
         }
 
     def master(self, name: str) -> "_Checkout":
-        """Checks out a connection and carefully puts it back when the block ends:
-        ``with client.master("name") as conn: ...``"""
+        """``with client.master("name") as conn: ...`` checks out a connection to the current
+        master when the block starts and carefully puts it back when it ends. Returns the conn
+        itself, not yet checked out; it may be used for one block at a time."""
         block = _new(_Checkout)  # as in get_master
         block._client, block.name, block._ptr, block._epoch = self, name, None, -1
         block._native = _get_master
