@@ -183,9 +183,10 @@ def _declare(lib):
 # The calls every command makes, declared a second time with restype but without argtypes.
 # With argtypes, ctypes calls a Python-level from_param for each argument of each call; on the
 # benchmark VM that was 3-5 us of CPU per command, more than all our native code. The binding
-# passes these handles only what ctypes hands over unconverted: pointer objects (ClientPtr,
-# ConnPtr, ReplyPtr), bytes, ctypes arrays, byref() and c_size_t; a plain int only where the
-# C parameter is an int (the _into calls' lengths), since that is what ctypes passes it as.
+# passes these handles only what ctypes hands over unconverted: ready pointer arguments
+# (handle_arg, byref()), pointer objects (ClientPtr, ConnPtr, ReplyPtr), bytes, None, ctypes
+# arrays and c_size_t; a plain int only where the C parameter is an int (the _into calls'
+# lengths), since that is what ctypes passes it as.
 UNCHECKED = ("sentinel_master_command_into", "sentinel_command_into",
              "sentinel_master_command_into_str", "sentinel_command_into_str",
              "sentinel_master_command_argv", "sentinel_command_argv", "sentinel_get_master",
@@ -202,7 +203,7 @@ def unchecked(library):
     handles = {}
     for source, names in ((library, UNCHECKED), (holding_gil, UNCHECKED_HOLDING_GIL)):
         for name in names:
-            if FUNCTIONS[name][0] is c_int:
+            if FUNCTIONS[name][0] is c_int and source is library:
                 handles[name] = _IntResultFunc((name, library))
                 continue
             func = source[name]
