@@ -619,14 +619,25 @@ def test_short_commands_copy_small_replies_out(client, monkeypatch):
             call()
         assert info.value.kind == ErrorKind.INVALID_ARGUMENT and "NUL byte" in str(info.value)
 
-    # Each thread copies into its own buffer.
+    # Concurrent calls never share a reply buffer, whichever path they take, error replies
+    # included (each call puts its buffer back for the next).
     errors = []
 
     def reader(i):
         value = ("thread-%d-" % i).encode() * (i + 1)
         client.execute("a", "SET", "t%d" % i, value)
-        for _ in range(300):
-            got = client.execute("a", "GET", "t%d" % i)
+        for n in range(300):
+            if n % 3 == 0:
+                with client.master("a") as conn:
+                    got = conn.cmd("GET", "t%d" % i)
+            else:
+                got = client.execute("a", "GET", "t%d" % i)
+            if n % 10 == 0:
+                try:
+                    client.execute("a", "LPUSH", "t%d" % i, "x")
+                    got = "no WRONGTYPE"
+                except Error as e:
+                    got = value if e.kind == ErrorKind.SERVER else e
             if got != value:
                 errors.append((i, got))
                 return
