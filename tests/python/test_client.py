@@ -35,7 +35,7 @@ def test_unchecked_handles_keep_return_types_and_still_check_names(client):
         assert func.argtypes is None, name
         if FUNCTIONS[name][0] is ctypes.c_int:  # no restype: ctypes reads a C int then
             assert isinstance(func, _lib._IntResultFunc) and func.restype is None, name
-        elif FUNCTIONS[name][0] in (_lib.ClientPtr, _lib.ConnPtr):  # an address, for handle_arg
+        elif FUNCTIONS[name][0] in (_lib.ClientPtr, _lib.ConnPtr):  # as an address
             assert func.restype is ctypes.c_void_p, name
         else:
             assert func.restype is FUNCTIONS[name][0], name

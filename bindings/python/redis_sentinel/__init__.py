@@ -128,8 +128,10 @@ _master_command_argv = _UNCHECKED["sentinel_master_command_argv"]
 _reply_free = _UNCHECKED["sentinel_reply_free"]
 _get_master = _UNCHECKED["sentinel_get_master"]
 _put_master = _UNCHECKED["sentinel_put_master"]
-_handle_arg = _lib.handle_arg
-_pointer_arg = c_void_p.from_param  # handle_arg for an address (or a ConnPtr, as it is)
+# A handle (its address) as ctypes passes it most cheaply to a function without argtypes: a
+# ready pointer argument, as byref() makes, where a c_void_p would be converted again on every
+# call. Functions with argtypes accept it too.
+_pointer_arg = c_void_p.from_param
 _new = object.__new__
 _CLOSE_LOCK = threading.Lock()
 _LIVE_CLIENTS: "weakref.WeakSet[Client]" = weakref.WeakSet()
@@ -258,35 +260,16 @@ def _short(args):
     with None and 0 for those missing; None for any other command. No ctypes array. (One to
     three str arguments without a NUL byte, the commonest shapes, execute and cmd pass to the
     text calls themselves, without calling this.)"""
-    n = len(args)
-    if n == 2:
-        a, b = args
+    if not 0 < len(args) < 4:
+        return None
+    short = []
+    for a in args:
         if type(a) is not bytes:
-            a = a.encode() if type(a) is str else _encode(a)
-        if type(b) is not bytes:
-            b = b.encode() if type(b) is str else _encode(b)
-        na, nb = len(a), len(b)
-        if na > _INT_MAX or nb > _INT_MAX:
+            a = _encode(a)
+        if len(a) > _INT_MAX:
             return None
-        return a, na, b, nb, None, 0
-    if n == 3:
-        a, b, c = args
-        if type(a) is not bytes:
-            a = a.encode() if type(a) is str else _encode(a)
-        if type(b) is not bytes:
-            b = b.encode() if type(b) is str else _encode(b)
-        if type(c) is not bytes:
-            c = c.encode() if type(c) is str else _encode(c)
-        na, nb, nc = len(a), len(b), len(c)
-        if na > _INT_MAX or nb > _INT_MAX or nc > _INT_MAX:
-            return None
-        return a, na, b, nb, c, nc
-    if n == 1:
-        a = args[0]
-        if type(a) is not bytes:
-            a = a.encode() if type(a) is str else _encode(a)
-        return (a, len(a), None, 0, None, 0) if len(a) <= _INT_MAX else None
-    return None
+        short += (a, len(a))
+    return (*short, *(None, 0) * (3 - len(args)))
 
 
 def _from_slot(kind: int, slot, buf) -> Any:
@@ -481,7 +464,7 @@ class Client:
         self._forked = False   # set in a child after os.fork(): reopen before the next call
         self._epoch = 0        # bumped on reopen; conns of older epochs are unusable
         self._ptr = self._open()
-        self._arg = _handle_arg(self._ptr)  # what the hot paths pass for _ptr
+        self._arg = _pointer_arg(self._ptr.value)  # what the hot paths pass for _ptr
         self.names = names
         _LIVE_CLIENTS.add(self)
 
@@ -517,7 +500,7 @@ class Client:
         with _CLOSE_LOCK:
             if self._forked and not self._closed:
                 self._ptr = self._open()
-                self._arg = _handle_arg(self._ptr)
+                self._arg = _pointer_arg(self._ptr.value)
                 self._epoch += 1
                 self._forked = False
 
@@ -553,26 +536,17 @@ class Client:
 
     def get_master(self, name: str) -> "Conn":
         """Checks out a connection to the current master of ``name``."""
-        conn = _new(Conn)  # not Conn(...): __init__ would cost a Python call on a hot path
-        conn._client, conn.name, conn._ptr, conn._epoch = self, name, None, -1
-        conn._native = _get_master
-        return _check_out(conn)
+        return _check_out(_unattached(Conn, self, name, _get_master))
 
     def get_replica(self, name: str) -> "Conn":
         """Checks out a connection to a healthy replica of ``name`` (round-robin). Put it
         back with put_master / carefully_put_master, or use ``with client.replica(name)``."""
-        conn = _new(Conn)
-        conn._client, conn.name, conn._ptr, conn._epoch = self, name, None, -1
-        conn._native = lib.sentinel_get_replica
-        return _check_out(conn)
+        return _check_out(_unattached(Conn, self, name, lib.sentinel_get_replica))
 
     def replica(self, name: str) -> "_Checkout":
         """``with client.replica("name") as conn:`` checks out a replica conn and carefully
         puts it back when the block ends."""
-        block = _new(_Checkout)  # as in get_master
-        block._client, block.name, block._ptr, block._epoch = self, name, None, -1
-        block._native = lib.sentinel_get_replica
-        return block
+        return _unattached(_Checkout, self, name, lib.sentinel_get_replica)
 
     def put_master(self, name: str, conn: "Conn") -> None:
         """Puts ``conn`` back; it is closed instead if it is broken or its master moved."""
@@ -682,7 +656,7 @@ class Client:
         """``with client.master("name") as conn: ...`` checks out a connection to the current
         master when the block starts and carefully puts it back when it ends. Returns the conn
         itself, not yet checked out; it may be used for one block at a time."""
-        block = _new(_Checkout)  # as in get_master
+        block = _new(_Checkout)  # _unattached, inline: every `with` block runs this
         block._client, block.name, block._ptr, block._epoch = self, name, None, -1
         block._native = _get_master
         return block
@@ -970,6 +944,16 @@ class Conn:
     def __repr__(self):
         state = "put back" if self._ptr is None else "checked out"
         return "<Conn %s (%s)>" % (self.name, state)
+
+
+def _unattached(cls, client: Client, name: str, native) -> "Conn":
+    """A ``cls`` (Conn or _Checkout) of ``client`` for ``name``, holding no connection yet;
+    ``native`` (sentinel_get_master or sentinel_get_replica) checks one out. Made without
+    __init__, which would cost a Python call more."""
+    conn = _new(cls)
+    conn._client, conn.name, conn._ptr, conn._epoch = client, name, None, -1
+    conn._native = native
+    return conn
 
 
 def _check_out(conn: "Conn") -> "Conn":

@@ -184,7 +184,7 @@ def _declare(lib):
 # With argtypes, ctypes calls a Python-level from_param for each argument of each call; on the
 # benchmark VM that was 3-5 us of CPU per command, more than all our native code. The binding
 # passes these handles only what ctypes hands over unconverted: ready pointer arguments
-# (handle_arg, byref()), pointer objects (ClientPtr, ConnPtr, ReplyPtr), bytes, None, ctypes
+# (c_void_p.from_param, byref()), pointer objects (ClientPtr, ConnPtr, ReplyPtr), bytes, None, ctypes
 # arrays and c_size_t; a plain int only where the C parameter is an int (the _into calls'
 # lengths), since that is what ctypes passes it as.
 UNCHECKED = ("sentinel_master_command_into", "sentinel_command_into",
@@ -208,18 +208,11 @@ def unchecked(library):
                 continue
             func = source[name]
             restype = FUNCTIONS[name][0]
-            # A handle comes back as its address, an int, for handle_arg (ConnPtr would build
-            # an object that each later call converts again).
+            # A handle comes back as its address, an int, made a ready pointer argument once
+            # (ConnPtr would build an object that each later call converts again).
             func.restype = c_void_p if restype in (ClientPtr, ConnPtr) else restype
             handles[name] = func
     return handles
-
-
-def handle_arg(handle):
-    """``handle`` (an address, or a ClientPtr or ConnPtr) as ctypes passes it most cheaply to
-    a function without argtypes: a ready pointer argument, as byref() makes, where a c_void_p
-    would be converted again on every call. Functions with argtypes accept it too."""
-    return c_void_p.from_param(handle.value if isinstance(handle, c_void_p) else handle)
 
 
 class _IntResultFunc(ctypes._CFuncPtr):
