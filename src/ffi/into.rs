@@ -254,24 +254,12 @@ unsafe fn into_slot(
 /// # Safety
 /// Each pointer before the first NULL is valid for its length.
 unsafe fn short_args<'a>(pairs: [(*const c_char, c_int); 3]) -> Result<([&'a [u8]; 3], usize)> {
-    let mut args: [&[u8]; 3] = [&[]; 3];
-    let mut argc = 0;
-    for (i, (ptr, len)) in pairs.into_iter().enumerate() {
-        if ptr.is_null() {
-            break;
-        }
+    leading_args(pairs, |i, ptr, len| {
         let len = usize::try_from(len)
             .map_err(|_| Error::invalid(format!("n{i} is negative ({len})")))?;
         // SAFETY: non-NULL and valid for `len` bytes, per the caller's contract.
-        args[i] = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-        argc += 1;
-    }
-    if argc == 0 {
-        return Err(Error::invalid(
-            "a0 is NULL: a command needs at least one argument",
-        ));
-    }
-    Ok((args, argc))
+        Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+    })
 }
 
 /// The NUL-terminated arguments before the first NULL pointer, and how many there are.
@@ -279,14 +267,25 @@ unsafe fn short_args<'a>(pairs: [(*const c_char, c_int); 3]) -> Result<([&'a [u8
 /// # Safety
 /// Each pointer before the first NULL is a NUL-terminated string.
 unsafe fn text_args<'a>(ptrs: [*const c_char; 3]) -> Result<([&'a [u8]; 3], usize)> {
+    leading_args(ptrs.map(|ptr| (ptr, ())), |_, ptr, ()| {
+        // SAFETY: non-NULL and NUL-terminated, per the caller's contract.
+        Ok(unsafe { CStr::from_ptr(ptr) }.to_bytes())
+    })
+}
+
+/// The arguments `read` makes of each non-NULL pointer (with its index and what comes with
+/// it) before the first NULL one, and how many there are: at least one.
+fn leading_args<'a, T>(
+    items: [(*const c_char, T); 3],
+    read: impl Fn(usize, *const c_char, T) -> Result<&'a [u8]>,
+) -> Result<([&'a [u8]; 3], usize)> {
     let mut args: [&[u8]; 3] = [&[]; 3];
     let mut argc = 0;
-    for ptr in ptrs {
+    for (i, (ptr, extra)) in items.into_iter().enumerate() {
         if ptr.is_null() {
             break;
         }
-        // SAFETY: non-NULL and NUL-terminated, per the caller's contract.
-        args[argc] = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+        args[i] = read(i, ptr, extra)?;
         argc += 1;
     }
     if argc == 0 {
