@@ -11,19 +11,18 @@ C_WARN  := -std=c99 -Wall -Wextra -pedantic -Werror
 BUILD   := build
 LDLIBS  := -L$(LIBDIR) -Wl,-rpath,$(LIBDIR) -lredis_sentinel -lpthread
 
-.PHONY: all deps lib header test test-rust test-c test-python header-check demo bench bench-instructions bench-failover install lint clean
+.PHONY: all deps lib header test test-rust test-c test-python header-check memcheck demo bench bench-instructions bench-failover install lint clean
 
 all: lib
 
 lib:
 	$(CARGO) build --release
 
-# What the demo and the tests need that a fresh Debian machine with Rust lacks.
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# What the demo and the tests need that a fresh Debian machine with Rust lacks: Debian packages
+# (apt-get) and pytest, wheel and setuptools, installed with pip into $(PYTHON), the interpreter
+# the Python harness runs under (the first python3 on PATH unless PYTHON is given).
 deps:
-	@command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server redis-sentinel; }
-	@$(PYTHON) -c "import pytest" 2>/dev/null || $(PYTHON) -m pip install -q pytest
+	@tests/install_deps.sh $(PYTHON)
 
 # Regenerates include/redis_sentinel.h from src/ffi.
 header:
@@ -66,9 +65,25 @@ test-c: $(BUILD)/test_sentinel $(BUILD)/header_cpp $(BUILD)/header_c99.o
 	$(BUILD)/header_cpp
 	tests/c/run.sh $(BUILD)/test_sentinel
 
+# pytest exits 5 when it collected nothing: that is a failure too (it is non-zero already,
+# but say why).
 test-python: lib
 	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so PYTHONPATH=bindings/python \
-	  $(PYTHON) -m pytest -q tests/python
+	  $(PYTHON) -m pytest -q tests/python || { rc=$$?; \
+	  [ $$rc -ne 5 ] || echo "pytest collected no test"; exit $$rc; }
+
+# The C harness under valgrind memcheck: any memory error, or any definitely lost byte, fails.
+# valgrind is not in `make deps` (only this target needs it): apt-get install valgrind.
+VALGRIND := valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+  --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-origins=yes
+memcheck: deps $(BUILD)/test_sentinel
+	@command -v valgrind >/dev/null || { echo "memcheck needs valgrind: apt-get install valgrind"; exit 1; }
+	mkdir -p $(TEST_TMP)
+	status=0; \
+	TMPDIR=$(TEST_TMP) tests/c/run.sh $(VALGRIND) $(BUILD)/test_sentinel || status=$$?; \
+	tests/check_no_leftovers.sh $(TEST_TMP) || [ $$status -ne 0 ] || status=1; \
+	rm -rf $(TEST_TMP); \
+	exit $$status
 
 $(BUILD)/demo: examples/demo.c include/redis_sentinel.h lib | $(BUILD)
 	$(CC) $(C_WARN) $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
