@@ -837,8 +837,9 @@ bool sentinel_options_set_connect_timeout_ms(struct sentinel_options *opts,
                                              struct sentinel_error **err);
 
 /*
- Bound on reading one reply from a data node; a hung master fails the command (IO) after
- this long. Default 3000 ms. A command that waits on the server (see
+ Bound on the whole reply of a command (or all replies of a pipeline), counted from the
+ moment it was sent, however slowly its bytes trickle in; a hung master fails the command
+ (IO) after this long. Default 3000 ms. A command that waits on the server (see
  `sentinel_client_interrupt_waits`) is given its own timeout on top of this one, and waits
  without bound when that timeout is 0; a failover or an interrupt still ends its wait.
  Returns false and sets `*err` when `opts` is NULL or `millis` is 0.

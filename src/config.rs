@@ -108,7 +108,8 @@ pub struct Config {
     pub pool_size: u32,
     /// Bound on opening a data connection (name lookup, TCP connect and handshake). Default 1 s.
     pub connect_timeout: Duration,
-    /// Bound on reading one reply from a data node. Default 3 s. A command that waits on the
+    /// Bound on the whole reply of a command (or all replies of a pipeline), from the moment it
+    /// was sent, however slowly its bytes trickle in. Default 3 s. A command that waits on the
     /// server (BLPOP, XREAD BLOCK, WAIT and the like) is given its own timeout on top of this
     /// one, and waits without bound when that timeout is 0; a failover or
     /// [`crate::Client::interrupt_waits`] still ends its wait.

@@ -129,36 +129,71 @@ impl DataLink {
     /// For a link that sat idle: false when the server has closed it meanwhile (Redis's
     /// `timeout`, a restart) or sent something unasked, so it is not handed out to fail.
     pub fn is_usable_after_idle(&self) -> bool {
-        self.open && self.stream.is_quiet()
+        self.open && !self.replies.has_unread() && self.stream.is_quiet()
+    }
+
+    /// False once the link broke or holds bytes no request asked for.
+    pub fn is_in_step(&self) -> bool {
+        self.open && !self.replies.has_unread()
     }
 
     /// Sends `packed` (`count` commands) and reads their `count` replies. RESP3 push messages
     /// are not replies and are skipped. Any failure closes the link: what it would read next
-    /// could be the reply of a command it gave up on.
+    /// could be the reply of a command it gave up on. So do bytes left over after the last
+    /// reply: the server is out of step with the commands sent.
     /// `wait`: how much longer than the read timeout the replies may take (see `blocking`).
+    /// The read timeout (plus `wait`) bounds all `count` replies together, from the send on,
+    /// however slowly their bytes arrive.
     pub fn request(
         &mut self,
         packed: &[u8],
         count: usize,
         wait: Option<ServerWait>,
     ) -> RedisResult<Vec<Value>> {
-        let may_spin = wait.is_none();
-        self.waiting(wait, |link| {
-            link.send(packed, may_spin)?;
-            let mut replies = Vec::with_capacity(count);
+        let mut replies = Vec::with_capacity(count);
+        self.exchange(packed, wait, |link, reads| {
             for _ in 0..count {
-                replies.push(link.read_reply()?);
+                replies.push(link.read_reply(reads)?);
             }
-            Ok(replies)
-        })
+            Ok(())
+        })?;
+        Ok(replies)
     }
 
     /// [`DataLink::request`] for one command.
     pub fn request_one(&mut self, packed: &[u8], wait: Option<ServerWait>) -> RedisResult<Value> {
+        self.exchange(packed, wait, |link, reads| link.read_reply(reads))
+    }
+
+    /// Sends `packed` and runs `read` under the request's deadline; see [`DataLink::request`].
+    fn exchange<T>(
+        &mut self,
+        packed: &[u8],
+        wait: Option<ServerWait>,
+        read: impl FnOnce(&mut Self, &mut ReadBudget) -> RedisResult<T>,
+    ) -> RedisResult<T> {
         let may_spin = wait.is_none();
         self.waiting(wait, |link| {
             link.send(packed, may_spin)?;
-            link.read_reply()
+            let mut reads = ReadBudget {
+                deadline: link.reply_bound.map(|bound| Instant::now() + bound),
+                reads: 0,
+                retimed: false,
+            };
+            let result = read(link, &mut reads);
+            if reads.retimed {
+                // Later reads shortened the socket's timeout: give the next request its own.
+                if let Err(err) = link.stream.set_read_timeout(link.reply_bound) {
+                    link.open = false;
+                    return result.and(Err(err.into()));
+                }
+            }
+            let value = result?;
+            if link.replies.has_unread() {
+                link.open = false;
+                return Err(out_of_step());
+            }
+            Ok(value)
         })
     }
 
@@ -212,9 +247,13 @@ impl DataLink {
     }
 
     /// The next reply, skipping push messages.
-    fn read_reply(&mut self) -> RedisResult<Value> {
+    fn read_reply(&mut self, reads: &mut ReadBudget) -> RedisResult<Value> {
         loop {
-            match self.replies.read_value(&mut self.stream) {
+            let mut source = BoundedReads {
+                stream: &mut self.stream,
+                budget: reads,
+            };
+            match self.replies.read_value(&mut source) {
                 Ok(Value::Push { .. }) => {}
                 Ok(value) => return Ok(value),
                 Err(err) if err.is_timeout() => {
@@ -229,6 +268,52 @@ impl DataLink {
             }
         }
     }
+}
+
+/// The deadline of one request's replies, and whether its reads changed the socket's timeout.
+struct ReadBudget {
+    /// `None`: the replies may take as long as they take (a command that waits without bound).
+    deadline: Option<Instant>,
+    reads: u32,
+    retimed: bool,
+}
+
+/// The link's socket as the replies of one request read it. The first read waits the socket's
+/// timeout as set (one reply in one read, the common case, costs nothing more); every further
+/// read waits only what is left until the deadline, so bytes that trickle in cannot stretch a
+/// reply past its bound (one setsockopt per extra read).
+struct BoundedReads<'a> {
+    stream: &'a mut Stream,
+    budget: &'a mut ReadBudget,
+}
+
+impl io::Read for BoundedReads<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let budget = &mut *self.budget;
+        if budget.reads > 0 {
+            if let Some(deadline) = budget.deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                // A zero timeout would mean "wait for ever".
+                self.stream
+                    .set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+                budget.retimed = true;
+            }
+        }
+        budget.reads += 1;
+        self.stream.read(buf)
+    }
+}
+
+/// What a reply followed by bytes nobody asked for means.
+fn out_of_step() -> redis::RedisError {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "protocol error: the server sent more than the replies asked for (connection closed)",
+    )
+    .into()
 }
 
 /// A socket timeout said plainly: the OS says "Resource temporarily unavailable".

@@ -207,6 +207,8 @@ pub struct DataConnection {
     replies: std::collections::VecDeque<Value>,
     /// When it was last checked out (or opened).
     last_checkout: Instant,
+    /// Whether it has run a command since its socket was last checked for unasked bytes.
+    ran_commands: bool,
 }
 
 /// How long a pooled conn may go without a checkout before the next one looks for a close by
@@ -250,6 +252,7 @@ impl r2d2::ManageConnection for DataManager {
                     queued_wait: None,
                     replies: std::collections::VecDeque::new(),
                     last_checkout: Instant::now(),
+                    ran_commands: false,
                 }))
             }
             Err(err) => {
@@ -259,20 +262,27 @@ impl r2d2::ManageConnection for DataManager {
         }
     }
 
-    /// Runs on every checkout. A conn checked out within the last second cannot have been
-    /// idle longer, and Redis closes idle clients only after whole seconds: it is handed out
-    /// as is (one clock read, no syscall). Any other is checked for a close by the server,
-    /// without a round trip.
+    /// Runs on every checkout. A conn that ran commands since the last check is checked for
+    /// bytes no command asked for (a server out of step, whose extra reply the next caller
+    /// would take for its own), as redis-py checks every connection it hands out. A conn
+    /// checked out within the last second cannot have been idle longer, and Redis closes idle
+    /// clients only after whole seconds: if it ran nothing, it is handed out as is (one clock
+    /// read, no syscall). Any other is checked for a close by the server. Neither check costs
+    /// a round trip.
     fn is_valid(&self, conn: &mut Box<DataConnection>) -> Result<()> {
         let now = Instant::now();
         let recent = now.duration_since(conn.last_checkout) < CHECK_IDLE_AFTER;
         conn.last_checkout = now;
-        if recent || conn.link.is_usable_after_idle() {
+        let ran_commands = std::mem::take(&mut conn.ran_commands);
+        if (recent && !ran_commands) || conn.link.is_usable_after_idle() {
             return Ok(());
         }
         Err(Error::new(
             ErrorKind::Io,
-            format!("{}: closed by the server while idle in the pool", conn.addr),
+            format!(
+                "{}: closed by the server while idle in the pool, or sent bytes no command asked for",
+                conn.addr
+            ),
         ))
     }
 
@@ -283,7 +293,7 @@ impl r2d2::ManageConnection for DataManager {
         conn.queued_wait = None;
         conn.replies.clear();
         conn.broken
-            || !conn.link.is_open()
+            || !conn.link.is_in_step()
             || !conn.session.is_clean()
             || self.generation != self.master.generation()
     }
@@ -344,6 +354,7 @@ impl DataConnection {
                 Err(err) => return Err(self.fail(&err.into(), master)),
             },
         };
+        self.ran_commands = true;
         let result = io(&mut self.link, &self.packed, wait);
         let woken = ticket.is_some_and(|ticket| master.end_wait(ticket));
         if woken {

@@ -20,6 +20,11 @@ const MAX_DEPTH: usize = 100;
 const INITIAL_CAPACITY: usize = 16 * 1024;
 /// A buffer grown past this by a large reply shrinks back once it is drained.
 const KEEP_CAPACITY: usize = 1024 * 1024;
+/// The longest bulk payload accepted: Redis's own `proto-max-bulk-len` default.
+const MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
+/// The longest header or simple line accepted (error texts, statuses, lengths): a server that
+/// sends more without a line end is not speaking RESP, and waiting would only buffer it.
+const MAX_LINE_LEN: usize = 1024 * 1024;
 
 pub(crate) struct ReplyReader {
     buf: Vec<u8>,
@@ -40,6 +45,9 @@ struct Scan {
     pending: Vec<u64>,
     /// Whether the reply's first element has been scanned.
     started: bool,
+    /// The header at `pos` has no line end before this offset: a line that arrives in many
+    /// reads is searched once, not again from its start after every read.
+    searched_to: usize,
 }
 
 impl ReplyReader {
@@ -79,11 +87,18 @@ impl ReplyReader {
         }
     }
 
+    /// True when bytes past the last reply returned are buffered: a reply nobody asked for,
+    /// which the next caller would take for its own.
+    pub fn has_unread(&self) -> bool {
+        self.start != self.end
+    }
+
     /// Empties the buffer, letting go of memory a large reply needed.
     fn reset(&mut self) {
         self.start = 0;
         self.end = 0;
         self.scan.pos = 0;
+        self.scan.searched_to = 0;
         if self.buf.len() > KEEP_CAPACITY {
             self.buf = vec![0; self.initial];
         }
@@ -96,6 +111,7 @@ impl ReplyReader {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.scan.pos -= self.start;
+            self.scan.searched_to = self.scan.searched_to.saturating_sub(self.start);
             self.start = 0;
         }
         if self.end - self.start > self.buf.len() / 2 {
@@ -128,9 +144,10 @@ impl Scan {
             if self.started && self.pending.is_empty() {
                 return Ok(Some(self.pos));
             }
-            let Some(element) = scan_header(data, self.pos)? else {
+            let Some(element) = scan_header(data, self.pos, &mut self.searched_to)? else {
                 return Ok(None);
             };
+            self.searched_to = 0;
             self.started = true;
             self.pos = element.next;
             if let Some(parent) = self.pending.last_mut() {
@@ -157,18 +174,33 @@ struct Header {
 }
 
 /// Scans the element header at `pos`; `None` when its line (or bulk payload) is not all there.
-fn scan_header(data: &[u8], pos: usize) -> io::Result<Option<Header>> {
-    let Some((line, next)) = line_at(data, pos) else {
+/// Lengths must be -1 (nil) or within bounds, and a bulk payload must end in CRLF: a reply that
+/// breaks either would leave the reader out of step with the server.
+fn scan_header(data: &[u8], pos: usize, searched_to: &mut usize) -> io::Result<Option<Header>> {
+    let Some((line, next)) = find_line(data, pos, searched_to)? else {
         return Ok(None);
     };
-    let count = || parse_int(line).ok_or_else(|| protocol_error("bad length"));
+    let count = || match parse_int(line) {
+        Some(n) if n >= -1 => Ok(n),
+        Some(_) => Err(protocol_error("negative length other than -1")),
+        None => Err(protocol_error("bad length")),
+    };
     let (next, children) = match data[pos] {
         b'$' | b'!' | b'=' => match count()? {
-            n if n < 0 => (next, 0),
+            -1 if data[pos] == b'$' => (next, 0),
+            -1 => {
+                return Err(protocol_error(
+                    "nil length on a blob error or verbatim string",
+                ))
+            }
+            n if n > MAX_BULK_LEN => return Err(protocol_error("bulk string too long")),
             n => {
-                let after = next.saturating_add(n as usize).saturating_add(2);
+                let after = next + n as usize + 2;
                 if data.len() < after {
                     return Ok(None);
+                }
+                if &data[after - 2..after] != b"\r\n" {
+                    return Err(protocol_error("bulk string not followed by CRLF"));
                 }
                 (after, 0)
             }
@@ -186,12 +218,38 @@ fn scan_header(data: &[u8], pos: usize) -> io::Result<Option<Header>> {
     Ok(Some(Header { next, children }))
 }
 
-/// The line after the type byte at `pos` (without CRLF) and where the next one starts.
-fn line_at(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
-    let rest = data.get(pos + 1..)?;
-    let newline = rest.iter().position(|&b| b == b'\n')?;
-    let line = rest[..newline].strip_suffix(b"\r")?;
-    Some((line, pos + 1 + newline + 1))
+/// The line after the type byte at `pos` (without CRLF) and where the next one starts; `None`
+/// while its end has not arrived. A line ended by LF alone, or longer than [`MAX_LINE_LEN`],
+/// is a protocol error.
+fn line_at(data: &[u8], pos: usize) -> io::Result<Option<(&[u8], usize)>> {
+    find_line(data, pos, &mut 0)
+}
+
+/// [`line_at`], searching for the line end from `*searched_to` on (no earlier byte of the line
+/// is LF), and moving it to the end of `data` when the line end is not there yet.
+fn find_line<'a>(
+    data: &'a [u8],
+    pos: usize,
+    searched_to: &mut usize,
+) -> io::Result<Option<(&'a [u8], usize)>> {
+    let from = (*searched_to).max(pos + 1);
+    let Some(rest) = data.get(from..) else {
+        return Ok(None);
+    };
+    let Some(newline) = rest.iter().position(|&b| b == b'\n').map(|at| from + at) else {
+        if data.len() - (pos + 1) > MAX_LINE_LEN + 1 {
+            return Err(protocol_error("line too long"));
+        }
+        *searched_to = data.len();
+        return Ok(None);
+    };
+    if newline - (pos + 1) > MAX_LINE_LEN + 1 {
+        return Err(protocol_error("line too long"));
+    }
+    match data[pos + 1..newline].strip_suffix(b"\r") {
+        Some(line) => Ok(Some((line, newline + 1))),
+        None => Err(protocol_error("line ended by LF without CR")),
+    }
 }
 
 /// A RESP integer: an optional `-` and decimal digits, nothing else. Anything odd (and
@@ -231,7 +289,7 @@ fn protocol_error(what: &str) -> io::Error {
 /// Builds the element at `*at` of a complete, scanned reply and moves `*at` past it.
 fn build(data: &[u8], at: &mut usize) -> RedisResult<Value> {
     let start = *at;
-    let (line, next) = line_at(data, start).ok_or_else(|| protocol_error("cut reply"))?;
+    let (line, next) = line_at(data, start)?.ok_or_else(|| protocol_error("cut reply"))?;
     let common = match data[start] {
         b'+' => std::str::from_utf8(line).ok().map(|text| {
             *at = next;
@@ -448,5 +506,229 @@ mod tests {
             chunk: 64,
         };
         assert!(reader.read_value(&mut stream).is_err());
+    }
+
+    #[test]
+    fn replies_that_break_the_protocol_are_errors_not_values() {
+        let long_line = [&b"+"[..], &vec![b'x'; MAX_LINE_LEN + 8], b"\r\n"].concat();
+        let cases: &[&[u8]] = &[
+            b"$3\r\nabcXY", // payload not followed by CRLF
+            b"$3\r\nabc\rX",
+            b"$-5\r\n", // only -1 means nil
+            b"*-2\r\n",
+            b"%-3\r\n",
+            b"!-1\r\n",
+            b"$536870913\r\n", // longer than Redis would ever send
+            b"+OK\n",          // LF without CR
+            b"*1\r\n:1\n",
+            &long_line,
+        ];
+        for bad in cases {
+            for chunk in [1, 3, 64] {
+                let mut reader = ReplyReader::new();
+                let mut stream = Chunked { data: bad, chunk };
+                let result = reader.read_value(&mut stream);
+                assert!(
+                    matches!(&result, Err(e) if e.kind() == redis::ErrorKind::Io
+                        || e.kind() == redis::ErrorKind::Parse),
+                    "{:?} in chunks of {chunk}: {result:?}",
+                    String::from_utf8_lossy(&bad[..bad.len().min(40)])
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_after_a_reply_are_seen_as_unread() {
+        let mut reader = ReplyReader::new();
+        let mut stream = Chunked {
+            data: b"$1\r\na\r\n+EXTRA\r\n",
+            chunk: 64,
+        };
+        assert_eq!(
+            reader.read_value(&mut stream).unwrap(),
+            Value::BulkString(b"a".to_vec())
+        );
+        assert!(reader.has_unread());
+        assert_eq!(
+            reader.read_value(&mut stream).unwrap(),
+            Value::SimpleString("EXTRA".into())
+        );
+        assert!(!reader.has_unread());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let deep = b"*1\r\n".repeat(MAX_DEPTH + 1);
+        let mut reader = ReplyReader::new();
+        let mut stream = Chunked {
+            data: &deep,
+            chunk: 64,
+        };
+        assert!(reader.read_value(&mut stream).is_err());
+    }
+}
+
+/// Generated replies, for this module's property tests and the sentinel parsers'.
+#[cfg(test)]
+pub(crate) mod generated {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn aggregate(marker: char, count: usize, items: Vec<Vec<u8>>) -> Vec<u8> {
+        let mut out = format!("{marker}{count}\r\n").into_bytes();
+        for item in items {
+            out.extend(item);
+        }
+        out
+    }
+
+    fn blob(marker: char, bytes: &[u8]) -> Vec<u8> {
+        let mut out = format!("{marker}{}\r\n", bytes.len()).into_bytes();
+        out.extend_from_slice(bytes);
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    /// The bytes of one valid RESP2 or RESP3 reply, nested up to four deep.
+    pub fn reply() -> impl Strategy<Value = Vec<u8>> {
+        let leaf = prop_oneof![
+            "[a-zA-Z0-9 :.-]{0,24}".prop_map(|s| format!("+{s}\r\n").into_bytes()),
+            "[A-Z]{1,9}( [a-z0-9 ]{0,24})?".prop_map(|s| format!("-{s}\r\n").into_bytes()),
+            any::<i64>().prop_map(|n| format!(":{n}\r\n").into_bytes()),
+            vec(any::<u8>(), 0..80).prop_map(|bytes| blob('$', &bytes)),
+            "(ip|port|flags|config-epoch|role:master|role:slave|s_down|[a-z0-9.,:]{0,12})"
+                .prop_map(|s| blob('$', s.as_bytes())),
+            Just(b"$-1\r\n".to_vec()),
+            Just(b"*-1\r\n".to_vec()),
+            Just(b"_\r\n".to_vec()),
+            any::<bool>().prop_map(|t| if t {
+                b"#t\r\n".to_vec()
+            } else {
+                b"#f\r\n".to_vec()
+            }),
+            (-1e9f64..1e9).prop_map(|d| format!(",{d}\r\n").into_bytes()),
+            "-?[1-9][0-9]{0,40}".prop_map(|d| format!("({d}\r\n").into_bytes()),
+            "[a-z ]{0,20}".prop_map(|t| blob('=', format!("txt:{t}").as_bytes())),
+            "[A-Z]{1,8} [a-z ]{0,20}".prop_map(|t| blob('!', t.as_bytes())),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                vec(inner.clone(), 0..8).prop_map(|items| aggregate('*', items.len(), items)),
+                vec(inner.clone(), 0..8).prop_map(|items| aggregate('~', items.len(), items)),
+                vec((inner.clone(), inner.clone()), 0..4).prop_map(|pairs| {
+                    let count = pairs.len();
+                    let items = pairs.into_iter().flat_map(|(k, v)| [k, v]).collect();
+                    aggregate('%', count, items)
+                }),
+                // A push names its kind first.
+                ("(message|pmessage|invalidate)", vec(inner, 0..5)).prop_map(|(kind, items)| {
+                    let items: Vec<Vec<u8>> = std::iter::once(blob('$', kind.as_bytes()))
+                        .chain(items)
+                        .collect();
+                    aggregate('>', items.len(), items)
+                }),
+            ]
+        })
+    }
+
+    /// A value the redis crate builds from a generated reply.
+    pub fn value() -> impl Strategy<Value = redis::Value> {
+        reply().prop_map(|bytes| redis::parse_redis_value(&bytes).expect("a valid reply"))
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use std::io::{self, Read};
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use redis::Value;
+
+    use super::generated::reply;
+    use super::ReplyReader;
+
+    /// Hands out its bytes in reads of the given sizes (cycling), as a socket might.
+    struct Splits {
+        data: Vec<u8>,
+        at: usize,
+        sizes: Vec<usize>,
+        next: usize,
+    }
+
+    impl Read for Splits {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let size = self.sizes[self.next % self.sizes.len()];
+            self.next += 1;
+            let n = size.min(buf.len()).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// Bytes a value holds, roughly: what building it may have allocated.
+    fn footprint(value: &Value) -> usize {
+        let nested = |items: &[Value]| items.iter().map(footprint).sum::<usize>();
+        std::mem::size_of::<Value>()
+            + match value {
+                Value::BulkString(bytes) => bytes.len(),
+                Value::SimpleString(text) => text.len(),
+                Value::Array(items) | Value::Set(items) => nested(items),
+                Value::Push { data, .. } => nested(data),
+                Value::Map(pairs) => pairs.iter().map(|(k, v)| footprint(k) + footprint(v)).sum(),
+                _ => 64,
+            }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn valid_replies_read_as_the_redis_crate_parses_them_in_any_split(
+            replies in vec(reply(), 1..4),
+            sizes in vec(1usize..40, 1..8),
+            capacity in 16usize..256,
+        ) {
+            let mut reader = ReplyReader::with_capacity(capacity);
+            let mut stream = Splits { data: replies.concat(), at: 0, sizes, next: 0 };
+            for bytes in &replies {
+                let expected = redis::parse_redis_value(bytes).unwrap();
+                prop_assert_eq!(reader.read_value(&mut stream).unwrap(), expected);
+            }
+            prop_assert!(!reader.has_unread());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_nor_outgrow_their_input(
+            prefix in vec(reply(), 0..2),
+            garbage in vec(any::<u8>(), 0..600),
+            sizes in vec(1usize..64, 1..4),
+        ) {
+            // Valid replies first, so the garbage lands in every state of the reader.
+            let data = [prefix.concat(), garbage].concat();
+            let input = data.len();
+            let mut reader = ReplyReader::with_capacity(16);
+            let mut stream = Splits { data, at: 0, sizes, next: 0 };
+            let mut built = 0;
+            while let Ok(value) = reader.read_value(&mut stream) {
+                built += footprint(&value);
+                prop_assert!(built <= 64 * (input + 1), "{} bytes built from {}", built, input);
+            }
+            prop_assert!(reader.buf.len() <= 16usize.max(4 * input), "{} for {}", reader.buf.len(), input);
+        }
+
+        #[test]
+        fn huge_lengths_wait_for_their_bytes_without_allocating_them(
+            marker in prop::sample::select(vec!['$', '*', '%', '~', '=']),
+            length in 1_000_000i64..i64::MAX,
+        ) {
+            let data = format!("{marker}{length}\r\nabc").into_bytes();
+            let mut reader = ReplyReader::with_capacity(16);
+            let mut stream = Splits { data, at: 0, sizes: vec![7], next: 0 };
+            prop_assert!(reader.read_value(&mut stream).is_err());
+            prop_assert!(reader.buf.len() <= 64);
+        }
     }
 }

@@ -933,3 +933,54 @@ mod tests {
         assert!(parse_master_info(&Value::Array(vec![bulk("ip")])).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::reply_reader::generated::value;
+
+    /// Words sentinels use, so that generated payloads reach past the first match arm.
+    const WORDS: &str = "(master|slave|@|mymaster|127\\.0\\.0\\.1|::1|6379|0|65536|-1|x| )";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn events_never_panic(
+            channel in "(\\+switch-master|\\+selected-slave|\\+promoted-slave|\\+failover-state-select-slave|\\+failover-state-send-slaveof-noone|-failover-abort-[a-z-]{0,12}|\\+sdown|\\+slave|.{0,12})",
+            words in proptest::collection::vec(WORDS, 0..10),
+            noise in ".{0,24}",
+        ) {
+            let payload = words.join(" ");
+            let _ = parse_event(&channel, &payload);
+            let _ = parse_event(&channel, &noise);
+            let _ = parse_event(&noise, &payload);
+        }
+
+        #[test]
+        fn sentinel_answers_never_panic(reply in value()) {
+            let _ = parse_master_addr(&reply);
+            let _ = parse_sentinels(&reply);
+            let _ = parse_healthy_replicas(&reply);
+            let _ = parse_master_info(&reply);
+            let _ = parse_message(&reply);
+            let _ = parse_info_role(&reply);
+        }
+
+        #[test]
+        fn flat_field_lists_never_panic(
+            fields in proptest::collection::vec(
+                "(ip|port|flags|config-epoch|master-link-status|ok|s_down|127\\.0\\.0\\.1|6379|99999|-3|)", 0..12),
+            nest in any::<bool>(),
+        ) {
+            let list = Value::Array(fields.iter().map(|f| Value::BulkString(f.clone().into_bytes())).collect());
+            let reply = if nest { Value::Array(vec![list.clone(), list]) } else { list };
+            let _ = parse_sentinels(&reply);
+            let _ = parse_healthy_replicas(&reply);
+            let _ = parse_master_info(&reply);
+            let _ = parse_master_addr(&reply);
+        }
+    }
+}

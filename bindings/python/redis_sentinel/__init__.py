@@ -420,7 +420,10 @@ class Client:
         (network, address) pairs), resolves every name, and starts following failovers.
 
         Timeouts are in seconds. Defaults: connect 1, read 3, write 3, pool wait 4, fence
-        wait 5, sentinel 1. ``password``/``username`` authenticate to masters and replicas,
+        wait 5, sentinel 1. The read timeout bounds a command's whole reply (a pipeline's
+        replies together) from the moment it was sent, however slowly the bytes arrive;
+        blocking commands (BLPOP, XREAD BLOCK, WAIT...) get their own timeout on top.
+        ``password``/``username`` authenticate to masters and replicas,
         ``sentinel_password``/``sentinel_username`` to sentinels. ``db`` is SELECTed and
         ``client_name`` set on every data connection; ``resp3`` speaks RESP3. ``tls`` and
         ``sentinel_tls`` are dicts of ``ca_file``, ``cert_file``, ``key_file`` (PEM paths) and
