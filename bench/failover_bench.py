@@ -9,6 +9,10 @@ landed on the new master, relative to the first +switch-master any sentinel publ
 (negative: before it). A monitor polls every data node every millisecond for ROLE and the
 writers' counters, which is how "first write on the new master" is seen from outside.
 
+Then SIGSTOP of the master (a hung node: connects succeed, nothing is answered) in a topology
+with 3 replicas, once with a 500 ms read timeout on every side and once with 3 s (our default),
+the longest gap counting a writer still stuck at the end.
+
 Then a queue through one more forced failover: a producer (our binding) and one BLPOP consumer
 per client; for each consumer, the longest wait between two items, and items lost or received
 twice."""
@@ -16,6 +20,7 @@ twice."""
 import argparse
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -141,7 +146,7 @@ def parse(output):
     return dict(line.split("=", 1) for line in output.decode().splitlines() if "=" in line)
 
 
-def run_scenario(topo, label, fault, c_writer, seconds_after, ann):
+def run_scenario(topo, label, fault, c_writer, seconds_after, ann, read_timeout=1.0):
     old = topo.master_port(NAME)
     keys = ["bench:%s:%d" % (label, i) for i in range(3)]
     ports = [s.port for s in topo.all_servers() if s.kind == "redis" and s.alive()]
@@ -149,11 +154,14 @@ def run_scenario(topo, label, fault, c_writer, seconds_after, ann):
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
     total = 1.5 + seconds_after
     procs = [
-        subprocess.Popen([c_writer, topo.sentinel_addr, NAME, keys[0], str(total)], stdout=subprocess.PIPE),
+        subprocess.Popen([c_writer, topo.sentinel_addr, NAME, keys[0], str(total),
+                          str(int(read_timeout * 1000))], stdout=subprocess.PIPE),
         subprocess.Popen([sys.executable, os.path.join(HERE, "failover_writer.py"), "ours",
-                          sentinel_ports, NAME, keys[1], str(total)], stdout=subprocess.PIPE, env=env),
+                          sentinel_ports, NAME, keys[1], str(total), str(read_timeout)],
+                         stdout=subprocess.PIPE, env=env),
         subprocess.Popen([sys.executable, os.path.join(HERE, "failover_writer.py"), "redis-py",
-                          sentinel_ports, NAME, keys[2], str(total)], stdout=subprocess.PIPE, env=env),
+                          sentinel_ports, NAME, keys[2], str(total), str(read_timeout)],
+                         stdout=subprocess.PIPE, env=env),
     ]
     monitor = NodeMonitor(ports, keys)
     monitor.start(exclude_port=old)
@@ -243,11 +251,37 @@ def main():
         print("scenario 3: forced failover under a queue (RPUSH producer, BLPOP consumers), "
               "12 s after it", flush=True)
         queue_rows = run_queue(topo, 12.0)
+    stop_rows = []
+    print("starting 1 master, 3 replicas, 3 sentinels for SIGSTOP ...", flush=True)
+    with Topology(tempfile.mkdtemp(prefix="redis-sentinel-bench-"), names=[NAME], replicas=3,
+                  sentinels=3) as topo:
+        ann = Announcements([s.port for s in topo.sentinels])
+        for label, read_timeout in (("SIGSTOP, 500 ms", 0.5), ("SIGSTOP, 3 s (our default)", 3.0)):
+            def stop(old):
+                topo.server_by_port(old).signal(signal.SIGSTOP)
+                # Let it go once every writer is done, so none waits on it for ever.
+                timer = threading.Timer(1.5 + 8.0 + 10.0, topo.server_by_port(old).signal,
+                                        args=(signal.SIGCONT,))
+                timer.daemon = True
+                timer.start()
+                stopped.append((old, timer))
+
+            stopped = []
+            print("scenario: %s read timeout on every side, writers run 8 s after it" % label,
+                  flush=True)
+            rows3, new = run_scenario(topo, label, stop, args.c_writer, 8.0, ann, read_timeout)
+            for old, timer in stopped:
+                timer.cancel()
+                topo.server_by_port(old).signal(signal.SIGCONT)
+            stop_rows += rows3
+            print("waiting for the old master to rejoin as a replica ...", flush=True)
+            wait_replicas(new, 3)
+        ann.stop.set()
     print()
     print("| scenario | client | longest write gap (ms) | acked writes lost | acked writes "
           "| first write on new master after first +switch-master (ms) | ... after first +selected-slave (ms) |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for label, writer, gap, lost, acked, after_switch, after_selected in rows + rows2:
+    for label, writer, gap, lost, acked, after_switch, after_selected in rows + rows2 + stop_rows:
         print("| %s | %s | %.0f | %d | %d | %s | %s |" % (label, writer, gap, lost, acked, after_switch,
                                                      after_selected))
     print()

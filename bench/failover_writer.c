@@ -1,6 +1,7 @@
 /* INCR loop through the C API for the failover benchmark.
- * Usage: failover_writer SENTINEL_ADDR NAME KEY SECONDS
- * Prints ACKED, FAILED, GAP_MS (longest time between two acknowledged writes), GAP_AT. */
+ * Usage: failover_writer SENTINEL_ADDR NAME KEY SECONDS [READ_TIMEOUT_MS]
+ * Prints ACKED, FAILED, GAP_MS (longest time between two acknowledged writes, or from the last
+ * one to the end of the run when that is longer: a writer stuck at the end counts), GAP_AT. */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,8 @@ static double now_s(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s SENTINEL_ADDR NAME KEY SECONDS\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: %s SENTINEL_ADDR NAME KEY SECONDS [READ_TIMEOUT_MS]\n", argv[0]);
     return 2;
   }
   const char *name = argv[2];
@@ -24,7 +25,7 @@ int main(int argc, char **argv) {
   sentinel_error *err = NULL;
   sentinel_options *opts = sentinel_options_new();
   sentinel_options_add_sentinel(opts, "tcp", argv[1], NULL);
-  sentinel_options_set_read_timeout_ms(opts, 1000, NULL);
+  sentinel_options_set_read_timeout_ms(opts, argc == 6 ? strtoull(argv[5], NULL, 10) : 1000, NULL);
   sentinel_client *client = sentinel_client_new_with_options(opts, 2, names, 1, &err);
   sentinel_options_free(opts);
   if (!client) {
@@ -58,6 +59,11 @@ int main(int argc, char **argv) {
     sentinel_carefully_put_master(client, name, conn, err);
     sentinel_error_free(err);
     err = NULL;
+  }
+  double t = now_s();
+  if (last_ack > 0 && t - last_ack > gap) {
+    gap = t - last_ack;
+    gap_at = last_ack;
   }
   sentinel_client_close(client);
   printf("ACKED=%ld\nFAILED=%ld\nGAP_MS=%.1f\nGAP_AT=%.6f\n", acked, failed, gap * 1000, gap_at);

@@ -91,6 +91,11 @@ typedef enum sentinel_event_kind {
    The sentinels were asked where `master` is and answered `new_address`.
    */
   SENTINEL_EVENT_MASTER_RESOLVED = 6,
+  /*
+   The sentinels named `old_address` for `master`, a node the client had already left for
+   a master it confirmed itself, with no newer config epoch: old news, not followed.
+   */
+  SENTINEL_EVENT_STALE_ANSWER_IGNORED = 7,
 } sentinel_event_kind;
 
 /*

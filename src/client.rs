@@ -9,7 +9,7 @@ use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
 use crate::config::{ClientEvent, Config, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
-use crate::failover::{run_driver, DriverSignal, Fence};
+use crate::failover::{run_driver, DriverSignal, Fence, Lineage};
 use crate::pool::{Conn, Master};
 use crate::replicas::ReplicaSet;
 use crate::sentinel::SentinelLink;
@@ -37,6 +37,7 @@ pub(crate) struct Shared {
     pub stop: StopSignal,
     pub watchers: Watchers,
     pub fences: Mutex<Vec<Option<Fence>>>,
+    pub lineages: Mutex<Vec<Lineage>>,
     /// Why the last sentinel link failed, for diagnostics.
     pub last_sentinel_error: Mutex<Option<Error>>,
     pub driver: Arc<DriverSignal>,
@@ -266,6 +267,7 @@ impl Client {
             stop: StopSignal::default(),
             watchers: Watchers::default(),
             fences: Mutex::new(vec![None; config.masters.len()]),
+            lineages: Mutex::new(vec![Lineage::default(); config.masters.len()]),
             last_sentinel_error: Mutex::new(None),
             driver,
             driver_thread: Mutex::new(None),

@@ -227,6 +227,9 @@ pub enum ClientEvent {
     SentinelDown { sentinel: SentinelAddr },
     /// The sentinels were asked where `master` is, and answered `address`.
     MasterResolved { master: String, address: NodeAddr },
+    /// The sentinels named `address`, a node the client already left for a master it
+    /// confirmed itself, with no newer config epoch: old news, not followed.
+    StaleAnswerIgnored { master: String, address: NodeAddr },
 }
 
 /// Receives [`ClientEvent`]s on the client's own threads; it must return quickly.

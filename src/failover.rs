@@ -38,6 +38,44 @@ pub(crate) struct Fence {
     raised_at: Instant,
 }
 
+/// Where a master has been, as far as the client knows: to tell a stale sentinel answer from
+/// news. Sentinels keep naming the old master, with the old config epoch, until the promotion
+/// is announced, a second or more after the client has confirmed the new master itself.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Lineage {
+    /// The highest config epoch any sentinel named the current address with (0: none yet).
+    epoch: u64,
+    /// The addresses the client has left, each with the highest epoch it was known under.
+    left: Vec<(NodeAddr, u64)>,
+}
+
+/// How many left addresses a lineage remembers.
+const LINEAGE_DEPTH: usize = 8;
+
+impl Lineage {
+    /// The client moves from `old` to the next address, named with `epoch` (0: found by a
+    /// probe, not named yet).
+    fn moved(&mut self, old: Option<NodeAddr>, new: &NodeAddr, epoch: u64) {
+        self.left.retain(|(addr, _)| addr != new);
+        if let Some(old) = old {
+            self.left.retain(|(addr, _)| *addr != old);
+            self.left.push((old, self.epoch.max(epoch)));
+            if self.left.len() > LINEAGE_DEPTH {
+                self.left.remove(0);
+            }
+        }
+        self.epoch = epoch;
+    }
+
+    /// True when an answer naming `addr` with `epoch` only repeats what the client knew
+    /// before it left `addr`.
+    fn is_stale(&self, addr: &NodeAddr, epoch: u64) -> bool {
+        self.left
+            .iter()
+            .any(|(left, at)| left == addr && epoch <= *at)
+    }
+}
+
 /// Wakes the driver thread: a fence was raised, or a conn reported trouble, or close.
 #[derive(Default)]
 pub(crate) struct DriverSignal {
@@ -62,6 +100,10 @@ impl DriverSignal {
 }
 
 impl Shared {
+    fn lineages(&self) -> std::sync::MutexGuard<'_, Vec<Lineage>> {
+        self.lineages.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn fences(&self) -> std::sync::MutexGuard<'_, Vec<Option<Fence>>> {
         self.fences.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -125,30 +167,62 @@ impl Shared {
         }
     }
 
-    /// The sentinels name `addr` as the master of `index`. Switches once `ROLE` confirms it;
-    /// until then the master stays fenced with `addr` as the candidate. A node that will tell
-    /// this client neither its ROLE nor its INFO is taken at the sentinels' word. When the
-    /// client already points there, `lift_fence` says whether to end a fence raised meanwhile.
-    pub fn master_named(&self, index: usize, addr: NodeAddr, lift_fence: bool) {
+    /// The sentinels name `addr` as the master of `index` (with config `epoch`; 0 when not
+    /// known). Switches once `ROLE` confirms it; until then the master stays fenced with
+    /// `addr` as the candidate. A node that will tell this client neither its ROLE nor its INFO
+    /// is taken at the sentinels' word. When the client already points there, `lift_fence`
+    /// says whether to end a fence raised meanwhile.
+    pub fn master_named(&self, index: usize, addr: NodeAddr, epoch: u64, lift_fence: bool) {
         let current = self.masters[index].addr();
         if current.as_deref() == Some(&addr) {
+            let mut lineages = self.lineages();
+            lineages[index].epoch = lineages[index].epoch.max(epoch);
+            drop(lineages);
             if lift_fence {
                 self.lift_fence(index);
             }
             return;
         }
+        if self.lineages()[index].is_stale(&addr, epoch) && !self.current_stepped_down(index) {
+            // Never step back: the client left `addr` for a master it confirmed itself, and
+            // this answer is older news than that (no newer epoch). Probing `addr`, or fencing
+            // the new master with it as the candidate, would stall every caller on a node that
+            // is being demoted, or hung.
+            self.config.emit(ClientEvent::StaleAnswerIgnored {
+                master: self.masters[index].name().to_owned(),
+                address: addr,
+            });
+            return;
+        }
         match probe_role(&addr, self.probe_timeout(), &self.data_dial) {
-            Some(Some(role)) if role == "master" => self.switch(index, addr),
-            Some(None) => self.switch(index, addr),
+            Some(Some(role)) if role == "master" => self.switch(index, addr, epoch),
+            Some(None) => self.switch(index, addr, epoch),
             _ => self.failover_started(index, Some(addr), None),
         }
+    }
+
+    /// True when the current master of `index` says it is not a master any more: only then
+    /// may an answer naming a node the client left take it back there.
+    fn current_stepped_down(&self, index: usize) -> bool {
+        let Some(current) = self.masters[index].addr() else {
+            return false;
+        };
+        matches!(
+            probe_role(&current, self.probe_timeout(), &self.data_dial),
+            Some(Some(role)) if role != "master"
+        )
     }
 
     fn probe_timeout(&self) -> Duration {
         self.config.sentinel_timeout.min(PROBE_TIMEOUT)
     }
 
-    fn switch(&self, index: usize, addr: NodeAddr) {
+    /// Points master `index` at `addr`, named with config `epoch` (0: confirmed by a probe).
+    fn switch(&self, index: usize, addr: NodeAddr, epoch: u64) {
+        let old = self.masters[index].addr().map(|a| (*a).clone());
+        if old.as_ref() != Some(&addr) {
+            self.lineages()[index].moved(old, &addr, epoch);
+        }
         self.apply_master_addr(index, addr);
         let generation = self.masters[index].generation();
         let mut fences = self.fences();
@@ -213,12 +287,12 @@ impl Shared {
         }
         for (&index, answers) in indices.iter().zip(answers) {
             match most_credible(answers) {
-                Some(addr) => {
+                Some((addr, epoch)) => {
                     self.config.emit(ClientEvent::MasterResolved {
                         master: self.masters[index].name().to_owned(),
                         address: addr.clone(),
                     });
-                    self.master_named(index, addr, lift_fence)
+                    self.master_named(index, addr, epoch, lift_fence)
                 }
                 None if lift_fence => self.lift_fence(index),
                 None => {}
@@ -230,7 +304,7 @@ impl Shared {
 /// The address named with the highest config epoch; among those, the one most sentinels
 /// name (answers fallen back to `get-master-addr-by-name` all carry epoch 0, so one stale
 /// sentinel would otherwise win whenever it answered first); then the first named.
-fn most_credible(answers: Vec<(NodeAddr, u64)>) -> Option<NodeAddr> {
+fn most_credible(answers: Vec<(NodeAddr, u64)>) -> Option<(NodeAddr, u64)> {
     let top = answers.iter().map(|(_, epoch)| *epoch).max()?;
     let named: Vec<NodeAddr> = answers
         .into_iter()
@@ -245,7 +319,7 @@ fn most_credible(answers: Vec<(NodeAddr, u64)>) -> Option<NodeAddr> {
             best = Some((addr, count));
         }
     }
-    best.map(|(addr, _)| addr.clone())
+    best.map(|(addr, _)| (addr.clone(), top))
 }
 
 /// Asks the data node at `addr` for its role: `None` when it cannot be reached, `Some(None)`
@@ -328,7 +402,7 @@ fn drive_fence(
         if let Some(Some(link)) = probes.get_mut(candidate) {
             match link.role() {
                 Ok(Some(role)) if role == "master" => {
-                    shared.switch(index, candidate.clone());
+                    shared.switch(index, candidate.clone(), 0);
                     return;
                 }
                 Ok(Some(_)) => {} // a replica still
@@ -370,12 +444,45 @@ mod tests {
         assert_eq!(most_credible(vec![]), None);
         // A newer epoch outranks any number of stale sentinels.
         let answers = vec![(at(1), 3), (at(1), 3), (at(2), 4)];
-        assert_eq!(most_credible(answers), Some(at(2)));
+        assert_eq!(most_credible(answers), Some((at(2), 4)));
         // Epoch 0 everywhere (get-master-addr-by-name): the majority, not the first to answer.
         let answers = vec![(at(1), 0), (at(2), 0), (at(2), 0)];
-        assert_eq!(most_credible(answers), Some(at(2)));
+        assert_eq!(most_credible(answers), Some((at(2), 0)));
         // A tie keeps the first named.
         let answers = vec![(at(1), 0), (at(2), 0)];
-        assert_eq!(most_credible(answers), Some(at(1)));
+        assert_eq!(most_credible(answers), Some((at(1), 0)));
+    }
+
+    #[test]
+    fn a_left_master_named_again_without_a_newer_epoch_is_stale() {
+        // Resolved at start (epoch unknown), then named with epoch 3.
+        let mut lineage = Lineage {
+            epoch: 3,
+            ..Lineage::default()
+        };
+        // The client confirms the candidate itself: sentinels still name the old one, epoch 3.
+        lineage.moved(Some(at(1)), &at(2), 0);
+        assert!(lineage.is_stale(&at(1), 3));
+        assert!(
+            lineage.is_stale(&at(1), 0),
+            "get-master-addr-by-name answers carry 0"
+        );
+        assert!(
+            !lineage.is_stale(&at(1), 4),
+            "a newer epoch is news: a failover back"
+        );
+        assert!(
+            !lineage.is_stale(&at(3), 0),
+            "a node never left is not stale"
+        );
+        // The promotion is announced (epoch 4); a later failover moves on to a third node.
+        lineage.epoch = 4;
+        lineage.moved(Some(at(2)), &at(3), 5);
+        assert!(lineage.is_stale(&at(2), 5));
+        assert!(lineage.is_stale(&at(1), 3));
+        // Back to the first node with a newer epoch: it is no longer a left one.
+        lineage.moved(Some(at(3)), &at(1), 6);
+        assert!(!lineage.is_stale(&at(1), 0));
+        assert!(lineage.is_stale(&at(3), 6));
     }
 }

@@ -10,7 +10,7 @@
 //! acknowledge a write that its replacement will never see. Conns of older generations refuse
 //! too. Both checks are one atomic load of `generation << 1 | fenced`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -42,23 +42,36 @@ pub(crate) struct MasterShared {
     wake_driver: Arc<dyn Fn() + Send + Sync>,
     fence_lock: Mutex<()>,
     fence_changed: Condvar,
-    waiters: Mutex<Waiters>,
+    /// The socket of every open data connection of this master, whatever its generation.
+    live: Mutex<Vec<Arc<LiveSocket>>>,
 }
 
-/// Conns whose command waits on the server (BLPOP and the like, see `blocking`). A switch
-/// ends the waits on the old master, which could otherwise outlast it by their whole timeout,
-/// or for ever on a stopped one; an interrupt ends them all.
-#[derive(Default)]
-struct Waiters {
-    next_ticket: u64,
-    waiting: Vec<Waiter>,
-}
-
-struct Waiter {
-    ticket: u64,
-    generation: u64,
+/// A data connection's socket as its master sees it, so that a command in flight can be ended
+/// at once: when the client leaves the node (a switch), when a failover fences it (its reply
+/// would acknowledge a write the new master may never see), or when an interrupt ends the
+/// commands that wait on the server. A read blocked on a shut socket returns at once; without
+/// this, a command on a hung master would hold its caller for the whole read timeout after the
+/// client had moved on, and a BLPOP on a stopped one for ever.
+pub(crate) struct LiveSocket {
     socket: SocketHandle,
-    woken: bool,
+    generation: u64,
+    /// [`IDLE`], [`SENDING`] or [`WAITING`].
+    activity: AtomicU8,
+    /// Set before the socket is shut: the command's error then says why.
+    shut: AtomicBool,
+}
+
+const IDLE: u8 = 0;
+/// A command that answers at once is in flight.
+const SENDING: u8 = 1;
+/// A command that waits on the server (see `blocking`) is in flight.
+const WAITING: u8 = 2;
+
+impl LiveSocket {
+    fn shut_down(&self) {
+        self.shut.store(true, Ordering::Release);
+        self.socket.shut_down();
+    }
 }
 
 impl MasterShared {
@@ -80,10 +93,11 @@ impl MasterShared {
         let open = generation << 1;
         match self
             .state
-            .compare_exchange(open, open | 1, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(open, open | 1, Ordering::SeqCst, Ordering::Acquire)
         {
             Ok(_) => {
                 self.fences_raised.fetch_add(1, Ordering::Relaxed);
+                self.end_commands_of(generation);
                 true
             }
             Err(now) => now == open | 1,
@@ -126,41 +140,46 @@ impl MasterShared {
         }
     }
 
-    /// Registers a conn of `generation` that is about to wait on the server; a conn of an
-    /// older generation is woken at once.
-    fn begin_wait(&self, generation: u64, socket: SocketHandle) -> u64 {
-        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-        let woken = self.generation() != generation;
-        if woken {
+    /// Shuts the sockets of `generation` that `which` picks by their activity.
+    fn shut_sockets(&self, which: impl Fn(&LiveSocket) -> bool) {
+        // Pairs with the fence in `DataConnection::exchange`: either a command sees the new
+        // state and does not send, or its activity is seen here.
+        fence(Ordering::SeqCst);
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        for socket in live.iter().filter(|s| which(s)) {
             socket.shut_down();
         }
-        waiters.next_ticket += 1;
-        let ticket = waiters.next_ticket;
-        waiters.waiting.push(Waiter {
-            ticket,
-            generation,
-            socket,
-            woken,
-        });
-        ticket
     }
 
-    /// Unregisters a wait; true when a switch or an interrupt ended it.
-    fn end_wait(&self, ticket: u64) -> bool {
-        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-        let at = waiters.waiting.iter().position(|w| w.ticket == ticket);
-        at.is_some_and(|at| waiters.waiting.swap_remove(at).woken)
+    /// Ends the commands in flight on conns of `generation` that answer at once: the node is
+    /// being failed over, and their replies would acknowledge writes the new master may never
+    /// see. Commands waiting on the server (a queue's BLPOP) wait on until the switch ends
+    /// them as READONLY, what a consumer loop retries on, or an aborted failover lets them be.
+    fn end_commands_of(&self, generation: u64) {
+        self.shut_sockets(|s| {
+            s.generation == generation && s.activity.load(Ordering::SeqCst) == SENDING
+        });
     }
 
     /// Ends the waits of conns of every generation but `keep` (`None`: of all).
     pub fn interrupt_waits(&self, keep: Option<u64>) {
-        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-        for waiter in waiters.waiting.iter_mut() {
-            if Some(waiter.generation) != keep && !waiter.woken {
-                waiter.woken = true;
-                waiter.socket.shut_down();
-            }
-        }
+        self.shut_sockets(|s| {
+            Some(s.generation) != keep && s.activity.load(Ordering::SeqCst) == WAITING
+        });
+    }
+
+    fn register(&self, socket: Arc<LiveSocket>) {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(socket);
+    }
+
+    fn forget(&self, socket: &Arc<LiveSocket>) {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|s| !Arc::ptr_eq(s, socket));
     }
 
     fn want_reask(&self) {
@@ -192,6 +211,8 @@ impl MasterShared {
 /// A connection to a data node, as pooled.
 pub struct DataConnection {
     link: DataLink,
+    live: Arc<LiveSocket>,
+    master: Arc<MasterShared>,
     generation: u64,
     broken: bool,
     /// What its commands left behind; a conn that is not clean is closed when it comes back.
@@ -240,8 +261,20 @@ impl r2d2::ManageConnection for DataManager {
         match result {
             Ok(link) => {
                 *last = None;
+                drop(last);
+                let live = Arc::new(LiveSocket {
+                    socket: link
+                        .socket_handle()
+                        .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", self.addr)))?,
+                    generation: self.generation,
+                    activity: AtomicU8::new(IDLE),
+                    shut: AtomicBool::new(false),
+                });
+                self.master.register(live.clone());
                 Ok(Box::new(DataConnection {
                     link,
+                    live,
+                    master: self.master.clone(),
                     generation: self.generation,
                     broken: false,
                     session: Session::default(),
@@ -338,39 +371,46 @@ impl DataConnection {
         Ok(replies)
     }
 
-    /// Runs `io` on the link with the packed commands. While a command waits on the server,
-    /// the conn is registered with the master, so that a switch or an interrupt can end the
-    /// wait.
+    /// Runs `io` on the link with the packed commands, with the conn's socket marked busy so
+    /// that a switch, a fence or an interrupt can end the command at once (see [`LiveSocket`]).
     fn exchange<T>(
         &mut self,
         wait: Option<ServerWait>,
         master: &MasterShared,
         io: impl FnOnce(&mut DataLink, &[u8], Option<ServerWait>) -> redis::RedisResult<T>,
     ) -> Result<T> {
-        let ticket = match wait {
-            None => None,
-            Some(_) => match self.link.socket_handle() {
-                Ok(socket) => Some(master.begin_wait(self.generation, socket)),
-                Err(err) => return Err(self.fail(&err.into(), master)),
-            },
-        };
+        let activity = if wait.is_some() { WAITING } else { SENDING };
+        self.live.activity.store(activity, Ordering::SeqCst);
+        // Checked again after the store: a fence or switch from here on sees the activity.
+        if !master.may_send(self.generation) {
+            self.live.activity.store(IDLE, Ordering::Release);
+            self.broken = true;
+            return Err(master.not_sent(self.generation, &self.addr));
+        }
         self.ran_commands = true;
         let result = io(&mut self.link, &self.packed, wait);
-        let woken = ticket.is_some_and(|ticket| master.end_wait(ticket));
-        if woken {
+        self.live.activity.store(IDLE, Ordering::SeqCst);
+        let shut = self.live.shut.load(Ordering::Acquire);
+        if shut {
             // Its socket is shut, even when the reply came in just before.
             self.broken = true;
         }
         result.map_err(|err| {
-            if !woken {
+            if !shut {
                 return self.fail(&err, master);
             }
             let (name, addr) = (&master.name, &self.addr);
             if master.generation() != self.generation {
                 // As for a command not sent on a stale conn: retry on a fresh one.
+                let what = if wait.is_some() { "waited" } else { "was in flight" };
                 Error::new(
                     ErrorKind::ReadOnly,
-                    format!("READONLY master \"{name}\" moved while the command waited on {addr}"),
+                    format!("READONLY master \"{name}\" moved while the command {what} on {addr}: the client left that node"),
+                )
+            } else if master.is_fenced() {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("master \"{name}\" at {addr} is being failed over: the command in flight was ended (it may or may not have been applied)"),
                 )
             } else {
                 Error::new(
@@ -409,6 +449,12 @@ impl DataConnection {
         } else {
             err
         }
+    }
+}
+
+impl Drop for DataConnection {
+    fn drop(&mut self) {
+        self.master.forget(&self.live);
     }
 }
 
@@ -469,7 +515,7 @@ impl Master {
                 wake_driver,
                 fence_lock: Mutex::new(()),
                 fence_changed: Condvar::new(),
-                waiters: Mutex::new(Waiters::default()),
+                live: Mutex::new(Vec::new()),
             }),
             current: RwLock::new(None),
             last_switch: Mutex::new(None),
@@ -528,7 +574,7 @@ impl Master {
             .build_unchecked(manager);
         // Bump (and unfence) before publishing: from now on a conn of the old epoch sends
         // nothing and is closed when it comes back.
-        self.shared.state.store(generation << 1, Ordering::Release);
+        self.shared.state.store(generation << 1, Ordering::SeqCst);
         let old = current.replace(Epoch {
             addr,
             generation,
@@ -543,7 +589,8 @@ impl Master {
         }
         drop(old);
         self.shared.notify_fence_waiters();
-        self.shared.interrupt_waits(Some(generation));
+        // Commands in flight on the node left end now, not at their read timeout.
+        self.shared.shut_sockets(|s| s.generation != generation);
         true
     }
 

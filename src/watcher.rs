@@ -263,7 +263,8 @@ impl Watcher {
                 let current = self.shared.masters[index].addr();
                 match current.as_deref() {
                     Some(cur) if *cur == new => {} // already there: a duplicate announcement
-                    Some(cur) if *cur == old => self.shared.master_named(index, new, true),
+                    // An announcement, not an answer: news whatever the epoch.
+                    Some(cur) if *cur == old => self.shared.master_named(index, new, 0, true),
                     // We missed a step, or this announcement is stale: ask instead of guessing.
                     _ => self.shared.reask(index, false),
                 }

@@ -45,6 +45,9 @@ pub enum sentinel_event_kind {
     SENTINEL_EVENT_SENTINEL_DOWN = 5,
     /// The sentinels were asked where `master` is and answered `new_address`.
     SENTINEL_EVENT_MASTER_RESOLVED = 6,
+    /// The sentinels named `old_address` for `master`, a node the client had already left for
+    /// a master it confirmed itself, with no newer config epoch: old news, not followed.
+    SENTINEL_EVENT_STALE_ANSWER_IGNORED = 7,
 }
 
 /// An event. Every string is NUL-terminated, may be NULL when it does not apply, and is valid
@@ -316,6 +319,13 @@ fn deliver(event: &ClientEvent, call: impl FnOnce(*const sentinel_event)) {
             text(master),
             None,
             text(address),
+            None,
+        ),
+        ClientEvent::StaleAnswerIgnored { master, address } => (
+            SENTINEL_EVENT_STALE_ANSWER_IGNORED,
+            text(master),
+            text(address),
+            None,
             None,
         ),
     };

@@ -736,7 +736,7 @@ def _options(sentinels, timeouts):
 
 
 _EVENT_KINDS = {1: "master_switched", 2: "fence_raised", 3: "fence_lifted", 4: "sentinel_up",
-                5: "sentinel_down", 6: "master_resolved"}
+                5: "sentinel_down", 6: "master_resolved", 7: "stale_answer_ignored"}
 _log = logging.getLogger("redis_sentinel")
 
 
