@@ -9,13 +9,13 @@ landed on the new master, relative to the first +switch-master any sentinel publ
 (negative: before it). A monitor polls every data node every millisecond for ROLE and the
 writers' counters, which is how "first write on the new master" is seen from outside.
 
-Then SIGSTOP of the master (a hung node: connects succeed, nothing is answered) in a topology
-with 3 replicas, once with a 500 ms read timeout on every side and once with 3 s (our default),
-the longest gap counting a writer still stuck at the end.
-
 Then a queue through one more forced failover: a producer (our binding) and one BLPOP consumer
 per client; for each consumer, the longest wait between two items, and items lost or received
-twice."""
+twice.
+
+Last, SIGSTOP of the master (a hung node: connects succeed, nothing is answered) in a topology
+with 3 replicas, once with a 500 ms read timeout on every side and once with 3 s (our default),
+the longest gap counting a writer still stuck at the end."""
 
 import argparse
 import os
