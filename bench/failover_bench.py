@@ -174,6 +174,12 @@ def run_scenario(topo, label, fault, c_writer, seconds_after, ann, read_timeout=
     time.sleep(0.3)
     switch_at = ann.first.get("+switch-master")
     selected_at = ann.first.get("+selected-slave")
+    # More than one node promoted means the sentinels failed over twice (a failover that
+    # timed out, then another): writes acknowledged by the first one are lost to every client.
+    promoted = sorted(monitor.became_master.items(), key=lambda item: item[1])
+    print("  %s: promoted %s; the sentinels ended on %d" % (label, ", ".join(
+        "%d at %+.0f ms" % (port, (at - (selected_at or at)) * 1000) for port, at in promoted),
+        new), flush=True)
     rows = []
     for writer, key, result in zip(WRITERS, keys, results):
         counter = int(resp_command(new, "GET", key) or 0)

@@ -10,10 +10,10 @@ use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 use crate::config::{ClientEvent, Config, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::failover::{run_driver, DriverSignal, Fence, Lineage};
+use crate::net::tls::Dial;
 use crate::pool::{Conn, Master};
 use crate::replicas::ReplicaSet;
 use crate::sentinel::SentinelLink;
-use crate::tls::Dial;
 use crate::watcher::{StopSignal, Watchers};
 
 /// Threads that open data connections for every pool of one client (r2d2 connects in the
@@ -201,9 +201,6 @@ impl Client {
             config.data_tls.as_ref(),
             keepalive,
         )?;
-        if let Some(tls) = &config.data_tls {
-            crate::tls::TlsFiles::load(tls)?; // fail now, not at the first connect
-        }
         let mut link = connect_any_sentinel(&config, &sentinel_dial)?;
         let mut resolved = Vec::with_capacity(config.masters.len());
         let mut other_sentinels = Vec::new();

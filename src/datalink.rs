@@ -4,21 +4,22 @@
 //! Our own rather than `redis::Connection`, for two reasons: TLS to data nodes must be able to
 //! verify a server name other than the dialed host (the redis crate always verifies the host),
 //! and the socket must be ours to busy-poll. Replies become the redis crate's `Value`s (see
-//! `reply_reader`), exactly what the rest of the crate expects.
+//! `resp::read`), exactly what the rest of the crate expects.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use redis::{RedisResult, Value};
 
-use crate::blocking::ServerWait;
+use crate::command::blocking::ServerWait;
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
-use crate::reply_reader::ReplyReader;
-use crate::resp::encode_command;
-use crate::sentinel::{SocketHandle, Stream};
-use crate::spin::SpinGovernor;
-use crate::tls::Dial;
+use crate::net::spin::SpinGovernor;
+use crate::net::stream::{SocketHandle, Stream};
+use crate::net::tls::Dial;
+use crate::resp::encode::encode_command;
+use crate::resp::read::ReplyReader;
+use crate::resp::server_error::{data_node_error, kind_of, server_error_text, During};
 
 pub(crate) struct DataLink {
     stream: Stream,
@@ -98,19 +99,20 @@ impl DataLink {
         }
         let replies = self
             .request(&packed, steps.len(), None)
-            .map_err(|e| Error::from_data_node(&e, addr))?;
+            .map_err(|e| data_node_error(&e, addr))?;
         for (step, reply) in steps.iter().zip(replies) {
             if let Value::ServerError(err) = reply {
-                let text = crate::pool::server_error_text(&err);
-                let refused_login =
-                    *step == "AUTH" || matches!(err.code(), "WRONGPASS" | "NOAUTH" | "NOPERM");
-                return Err(if refused_login {
-                    Error::new(
-                        ErrorKind::Auth,
-                        format!("{addr} refused authentication: {text}"),
-                    )
+                let text = server_error_text(&err);
+                let kind = match kind_of(&err, During::Login) {
+                    // Whatever AUTH answers, the login was refused.
+                    _ if *step == "AUTH" => ErrorKind::Auth,
+                    ErrorKind::ReadOnly => ErrorKind::Server,
+                    kind => kind,
+                };
+                return Err(if kind == ErrorKind::Auth {
+                    Error::new(kind, format!("{addr} refused authentication: {text}"))
                 } else {
-                    Error::new(ErrorKind::Server, format!("{addr} refused {step}: {text}"))
+                    Error::new(kind, format!("{addr} refused {step}: {text}"))
                 });
             }
         }

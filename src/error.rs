@@ -119,25 +119,6 @@ impl Error {
         self.message = format!("{context}: {}", self.message);
         self
     }
-
-    /// Maps an error of the `redis` crate met while talking to the data node at `addr`.
-    pub(crate) fn from_data_node(err: &redis::RedisError, addr: &impl fmt::Display) -> Self {
-        let kind = if is_auth_error(err) {
-            ErrorKind::Auth
-        } else if err.code() == Some("READONLY") {
-            ErrorKind::ReadOnly
-        } else {
-            ErrorKind::Io
-        };
-        Error::new(kind, format!("{addr}: {err}"))
-    }
-}
-
-fn is_auth_error(err: &redis::RedisError) -> bool {
-    matches!(
-        err.code(),
-        Some("NOAUTH") | Some("WRONGPASS") | Some("NOPERM")
-    ) || matches!(err.kind(), redis::ErrorKind::AuthenticationFailed)
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use crate::client::Shared;
 use crate::config::{ClientEvent, NodeAddr, SentinelAddr};
+use crate::net::tls::Dial;
 use crate::sentinel::SentinelLink;
-use crate::tls::Dial;
 
 /// How often a fenced master's candidate is asked for its ROLE. Every client of the fleet
 /// asks the same node while it is being promoted: 5 ms finds the promotion 2-3 ms late on

@@ -24,21 +24,17 @@
 //! # }
 //! ```
 
-mod blocking;
 pub mod client;
+mod command;
 pub mod config;
 mod datalink;
 pub mod error;
 mod failover;
+mod net;
 pub mod pool;
 mod replicas;
-mod reply_reader;
-mod resolve;
-pub mod resp;
+mod resp;
 pub mod sentinel;
-mod session;
-mod spin;
-mod tls;
 mod watcher;
 
 pub mod ffi;

@@ -16,14 +16,17 @@ use std::time::{Duration, Instant};
 
 use scheduled_thread_pool::ScheduledThreadPool;
 
-use crate::blocking::{server_wait, ServerWait};
+use crate::command::blocking::{server_wait, ServerWait};
+use crate::command::session::Session;
 use crate::config::{Config, NodeAddr};
 use crate::datalink::DataLink;
 use crate::error::{Error, ErrorKind, Result};
-use crate::resp::encode_command;
-use crate::sentinel::SocketHandle;
-use crate::session::Session;
-use crate::tls::Dial;
+use crate::net::stream::SocketHandle;
+use crate::net::tls::Dial;
+use crate::resp::encode::encode_command;
+use crate::resp::server_error::{
+    data_node_error, kind_of, says_replica, server_error_text, During,
+};
 
 pub use redis::Value;
 
@@ -426,11 +429,10 @@ impl DataConnection {
             return Ok(reply);
         };
         let text = server_error_text(&err);
-        let kind = match err.code() {
-            _ if now_replica(&err) => ErrorKind::ReadOnly,
-            "NOAUTH" | "WRONGPASS" => ErrorKind::Auth,
-            _ => return Err(Error::new(ErrorKind::Server, text)),
-        };
+        let kind = kind_of(&err, During::Command);
+        if kind == ErrorKind::Server {
+            return Err(Error::new(kind, text));
+        }
         self.broken = true;
         master.want_reask();
         Err(Error::new(
@@ -442,8 +444,7 @@ impl DataConnection {
     fn fail(&mut self, err: &redis::RedisError, master: &MasterShared) -> Error {
         self.broken = true;
         master.want_reask();
-        let err =
-            Error::from_data_node(err, &self.addr).context(format!("master \"{}\"", master.name));
+        let err = data_node_error(err, &self.addr).context(format!("master \"{}\"", master.name));
         if master.sentinels_up.load(Ordering::Relaxed) == 0 {
             err.with_sentinel_down()
         } else {
@@ -459,28 +460,7 @@ impl Drop for DataConnection {
 }
 
 fn is_readonly_error(value: &Value) -> bool {
-    matches!(value, Value::ServerError(err) if now_replica(err))
-}
-
-/// READONLY, or the error a master that turns replica sends its blocked clients (`-UNBLOCKED
-/// force unblock from blocking operation, instance state changed (master -> replica?)`): either
-/// way the conn points at a replica now.
-fn now_replica(err: &redis::ServerError) -> bool {
-    match err.code() {
-        "READONLY" => true,
-        "UNBLOCKED" => err
-            .details()
-            .is_some_and(|d| d.contains("master -> replica")),
-        _ => false,
-    }
-}
-
-/// The text of an error reply as Redis sent it: `CODE detail`.
-pub fn server_error_text(err: &redis::ServerError) -> String {
-    match err.details() {
-        Some(detail) => format!("{} {}", err.code(), detail),
-        None => err.code().to_owned(),
-    }
+    matches!(value, Value::ServerError(err) if says_replica(err))
 }
 
 /// One address of a master and its pool.

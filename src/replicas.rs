@@ -12,8 +12,8 @@ use scheduled_thread_pool::ScheduledThreadPool;
 
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
+use crate::net::tls::Dial;
 use crate::pool::{Conn, Master};
-use crate::tls::Dial;
 
 /// The healthy replicas of one master.
 pub(crate) struct ReplicaSet {

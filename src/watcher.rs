@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use crate::client::Shared;
 use crate::config::{ClientEvent, SentinelAddr};
 use crate::error::Result;
-use crate::sentinel::{parse_event, parse_message, Event, SentinelLink, Stream, EVENT_PATTERN};
+use crate::net::stream::SocketHandle;
+use crate::sentinel::{parse_event, parse_message, Event, SentinelLink, EVENT_PATTERN};
 
 /// A stop flag that sleeping threads can wait on.
 #[derive(Default)]
@@ -57,7 +58,7 @@ struct WatcherState {
     known: HashSet<SentinelAddr>,
     threads: Vec<JoinHandle<()>>,
     /// One slot per watcher: the socket it is blocked on, if any.
-    sockets: Vec<Arc<Mutex<Option<Stream>>>>,
+    sockets: Vec<Arc<Mutex<Option<SocketHandle>>>>,
 }
 
 impl Watchers {
@@ -105,7 +106,7 @@ impl Watchers {
         };
         for socket in &sockets {
             if let Some(stream) = socket.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                stream.shutdown();
+                stream.shut_down();
             }
         }
         for handle in threads {
@@ -117,7 +118,7 @@ impl Watchers {
 struct Watcher {
     shared: Arc<Shared>,
     addr: SentinelAddr,
-    socket: Arc<Mutex<Option<Stream>>>,
+    socket: Arc<Mutex<Option<SocketHandle>>>,
 }
 
 const BACKOFF_START: Duration = Duration::from_millis(50);
@@ -146,7 +147,7 @@ impl Watcher {
         }
     }
 
-    fn set_socket(&self, stream: Option<Stream>) {
+    fn set_socket(&self, stream: Option<SocketHandle>) {
         *self.socket.lock().unwrap_or_else(|p| p.into_inner()) = stream;
         // A close that raced with us has already swept the slots: cut our own link.
         if self.shared.stop.is_stopped() {
@@ -156,7 +157,7 @@ impl Watcher {
                 .unwrap_or_else(|p| p.into_inner())
                 .as_ref()
             {
-                stream.shutdown();
+                stream.shut_down();
             }
         }
     }

@@ -429,7 +429,7 @@ fn tls_options(
         key_file: optional(key_file, "key_file")?.map(Into::into),
         server_name: optional(server_name, "server_name")?,
     };
-    crate::tls::check(&opts)?; // report unreadable files and bad names now
+    crate::net::tls::check(&opts)?; // report unreadable files and bad names now
     Ok(opts)
 }
 

@@ -3,7 +3,8 @@
 use std::ffi::{c_char, c_int, c_longlong};
 
 use super::boundary_void;
-use crate::pool::{server_error_text, Value};
+use crate::pool::Value;
+use crate::resp::server_error::server_error_text;
 
 /// Reply types; the numbers are hiredis's `REDIS_REPLY_*`.
 #[repr(C)]

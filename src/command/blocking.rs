@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::resp::upper_name;
+use crate::command::upper_name;
 
 /// How much longer than the read timeout a command's reply may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

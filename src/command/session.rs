@@ -6,7 +6,7 @@
 //! is closed when it comes back instead of being pooled again: a reconnect costs far less than
 //! a caller acting on someone else's session.
 
-use crate::resp::upper_name;
+use crate::command::upper_name;
 
 /// What a conn's commands have left behind, as far as the next caller could notice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

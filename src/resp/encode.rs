@@ -1,5 +1,5 @@
 //! Encoding commands in RESP, for every link: data connections, sentinels and ROLE probes.
-//! Replies are read by the crate's reply reader, into `redis::Value`s.
+//! Replies are read by [`crate::resp::read`], into `redis::Value`s.
 
 /// Appends one command in RESP form to `out`.
 pub fn encode_command(out: &mut Vec<u8>, args: &[&[u8]]) {
@@ -9,18 +9,6 @@ pub fn encode_command(out: &mut Vec<u8>, args: &[&[u8]]) {
         out.extend_from_slice(arg);
         out.extend_from_slice(b"\r\n");
     }
-}
-
-/// `name` in upper case, in `buf`, when it fits: to match command names without allocating.
-/// `None` for a longer name, which is none of the names a caller matches.
-pub(crate) fn upper_name<'a, const N: usize>(
-    name: &[u8],
-    buf: &'a mut [u8; N],
-) -> Option<&'a [u8]> {
-    let upper = buf.get_mut(..name.len())?;
-    upper.copy_from_slice(name);
-    upper.make_ascii_uppercase();
-    Some(upper)
 }
 
 /// `<marker><n>\r\n`, without going through `fmt` (this runs for every argument sent).
