@@ -372,3 +372,94 @@ fn aborted_failover_lifts_the_fence() {
         report.longest_gap
     );
 }
+
+/// The sentinels keep naming the old master, with the old config epoch, for about a second
+/// after the client confirmed the new one with ROLE. Every path that re-asks them in that
+/// window must leave the client where it is: an I/O error on the new master's conns (killed
+/// here with CLIENT KILL) and watchers reconnecting (their links killed on every sentinel).
+/// Stepping back would send writes to the old master, which still accepts them until it is
+/// demoted, and they would be lost.
+#[test]
+fn stale_answers_after_the_switch_never_take_the_client_back() {
+    let topo = Topology::start(&[NAME], 2, 3);
+    let old = topo.master_port(NAME);
+    let mut config = topo.config(&[NAME], 8);
+    config.read_timeout = Duration::from_secs(2);
+    let ignored: Arc<Mutex<Vec<u16>>> = Arc::default();
+    let seen = ignored.clone();
+    config.on_event = Some(EventHook(Arc::new(move |event| {
+        if let ClientEvent::StaleAnswerIgnored { address, .. } = event {
+            seen.lock().unwrap().push(address.port);
+        }
+    })));
+    let client = Arc::new(Client::new(config).unwrap());
+    wait_links(&client, 3, Duration::from_secs(10));
+    let writers = Writers::start(&client, 4);
+    std::thread::sleep(Duration::from_millis(300));
+    topo.start_failover(NAME, 0);
+    wait_for("the client to switch", Duration::from_secs(10), || {
+        client.generation(NAME).unwrap() == 1
+    });
+    let new = client.master_addr(NAME).unwrap().port;
+    let sentinel_says = || -> u16 {
+        let addr: (String, u16) = redis::cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(NAME)
+            .query(&mut direct(topo.sentinel_port(1)))
+            .unwrap();
+        addr.1
+    };
+    let in_window = sentinel_says() == old;
+    // An I/O error on every conn to the new master: each makes the client re-ask.
+    let _: redis::Value = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .query(&mut direct(new))
+        .unwrap();
+    // Every watcher's link: each reconnects and checks its sentinel's answer.
+    for index in 0..3 {
+        let _: redis::RedisResult<redis::Value> = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("pubsub")
+            .query(&mut direct(topo.sentinel_port(index)));
+    }
+    let still_in_window = sentinel_says() == old;
+    let switched = topo.wait_switch(NAME, old);
+    assert_eq!(
+        switched, new,
+        "the sentinels promoted the node the client chose"
+    );
+    wait_links(&client, 3, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    let report = writers.stop();
+    let lost = lost_writes(&report, counter_on(new));
+    print_report("stale answers after the switch", &report, lost);
+    eprintln!(
+        "re-asked inside the window: {in_window}/{still_in_window}; stale answers ignored: {:?}",
+        ignored.lock().unwrap()
+    );
+    assert_eq!(lost, 0, "acknowledged writes lost");
+    assert_eq!(client.master_addr(NAME).unwrap().port, new);
+    assert_eq!(
+        client.generation(NAME).unwrap(),
+        1,
+        "the client stepped back"
+    );
+    assert_eq!(
+        client.fences_raised(NAME).unwrap(),
+        1,
+        "a fence on the new master"
+    );
+    if in_window && still_in_window {
+        assert!(
+            ignored.lock().unwrap().iter().all(|port| *port == old),
+            "only the old master is old news"
+        );
+        assert!(
+            !ignored.lock().unwrap().is_empty(),
+            "no re-ask was answered stale"
+        );
+    }
+}
