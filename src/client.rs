@@ -1,161 +1,19 @@
 //! The client: resolves masters at start, hands out and takes back connections, closes cleanly.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
-
-use crate::config::{ClientEvent, Config, NodeAddr, SentinelAddr};
+use crate::config::{Config, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
-use crate::failover::{run_driver, DriverSignal, Fence, Lineage};
+use crate::failover::run_driver;
 use crate::net::tls::Dial;
 use crate::pool::{Conn, Master};
 use crate::replicas::ReplicaSet;
 use crate::sentinel::SentinelLink;
-use crate::watcher::{StopSignal, Watchers};
-
-/// Threads that open data connections for every pool of one client (r2d2 connects in the
-/// background). Two, so one master that hangs on connect cannot hold up all the others.
-const CONNECT_THREADS: usize = 2;
-
-/// Up to this many masters, a name is looked up by comparing it with each.
-const LINEAR_LOOKUP_MAX: usize = 8;
-
-/// State shared by the client, its watchers and its pools.
-pub(crate) struct Shared {
-    pub config: Arc<Config>,
-    /// How to dial sentinels, and data nodes for ROLE probes.
-    pub sentinel_dial: Dial,
-    pub data_dial: Dial,
-    pub masters: Vec<Master>,
-    pub replicas: Vec<ReplicaSet>,
-    wake: Arc<dyn Fn() + Send + Sync>,
-    index: HashMap<String, usize>,
-    pub sentinels_up: Arc<AtomicUsize>,
-    pub stop: StopSignal,
-    pub watchers: Watchers,
-    pub fences: Mutex<Vec<Option<Fence>>>,
-    pub lineages: Mutex<Vec<Lineage>>,
-    /// Why the last sentinel link failed, for diagnostics.
-    pub last_sentinel_error: Mutex<Option<Error>>,
-    pub driver: Arc<DriverSignal>,
-    driver_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    threads: Mutex<Option<Arc<ScheduledThreadPool>>>,
-    thread_exits: Arc<ExitLatch>,
-}
-
-impl Shared {
-    /// Asks the sentinels for the healthy replicas of each master in `indices` and updates
-    /// their sets, over one link per sentinel until every master has an answer.
-    pub fn refresh_replicas(&self, indices: &[usize]) {
-        let mut healthy: Vec<Option<Vec<NodeAddr>>> = vec![None; indices.len()];
-        // Whether every sentinel answered: if none listed replicas then, they refuse (an ACL
-        // without SENTINEL REPLICAS) or monitor no such master, and asking again every round
-        // would only repeat that.
-        let mut all_answered = true;
-        for addr in self.watchers.known() {
-            if healthy.iter().all(Option::is_some) {
-                break;
-            }
-            let dial = &self.sentinel_dial;
-            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, dial)
-            else {
-                all_answered = false;
-                continue;
-            };
-            for (&index, healthy) in indices.iter().zip(healthy.iter_mut()) {
-                if healthy.is_some() {
-                    continue;
-                }
-                match link.healthy_replicas(self.masters[index].name()) {
-                    Ok(Some(found)) => {
-                        *healthy =
-                            Some(found.into_iter().map(|a| self.config.map_addr(a)).collect())
-                    }
-                    Ok(None) => {}
-                    // A query that failed may leave its reply in flight: drop this link.
-                    Err(_) => {
-                        all_answered = false;
-                        break;
-                    }
-                }
-            }
-        }
-        if all_answered {
-            for healthy in healthy.iter_mut().filter(|h| h.is_none()) {
-                *healthy = Some(Vec::new());
-            }
-        }
-        let threads = self.connect_threads();
-        for (&index, healthy) in indices.iter().zip(healthy) {
-            match (healthy, &threads) {
-                (Some(healthy), Some(threads)) => {
-                    let make = || {
-                        Master::new(
-                            self.masters[index].name().to_owned(),
-                            self.sentinels_up.clone(),
-                            self.wake.clone(),
-                        )
-                    };
-                    self.replicas[index].update(
-                        healthy,
-                        make,
-                        &self.config,
-                        &self.data_dial,
-                        threads,
-                    );
-                }
-                // No sentinel answered: try again on the driver's next round.
-                _ => self.replicas[index].stale.store(true, Ordering::Release),
-            }
-        }
-    }
-
-    /// The threads that open data connections; `None` once the client is closing.
-    fn connect_threads(&self) -> Option<Arc<ScheduledThreadPool>> {
-        self.threads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Marks the replica set of `index` for a refresh by the failover driver.
-    pub fn replicas_changed(&self, index: usize) {
-        self.replicas[index].stale.store(true, Ordering::Release);
-        (self.wake)();
-    }
-
-    pub fn master_index(&self, name: &str) -> Option<usize> {
-        // Most clients follow a handful of masters: comparing their names costs less than
-        // hashing the one asked for (SipHash took a tenth of a GET's native instructions).
-        if self.masters.len() <= LINEAR_LOOKUP_MAX {
-            return self.masters.iter().position(|m| m.name() == name);
-        }
-        self.index.get(name).copied()
-    }
-
-    /// Points master `index` at `addr` (no-op when it is already there).
-    pub fn apply_master_addr(&self, index: usize, addr: NodeAddr) {
-        if self.stop.is_stopped() {
-            return;
-        }
-        let Some(threads) = self.connect_threads() else {
-            return;
-        };
-        let master = &self.masters[index];
-        let old = master.addr().map(|a| (*a).clone());
-        if master.switch_to(addr.clone(), &self.config, &self.data_dial, &threads) {
-            self.replicas_changed(index);
-            self.config.emit(ClientEvent::MasterSwitched {
-                master: master.name().to_owned(),
-                old,
-                new: addr,
-            });
-        }
-    }
-}
+use crate::state::{Lineage, State, Watchers};
+use crate::sync::{start_connect_threads, DriverSignal, StopSignal};
+use crate::watcher::watch;
 
 /// What [`Client::stats`] reports for one master.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,7 +39,7 @@ pub struct MasterStats {
 ///
 /// `Client` is `Send + Sync`; every method takes `&self`.
 pub struct Client {
-    shared: Arc<Shared>,
+    shared: Arc<State>,
     closed: AtomicBool,
 }
 
@@ -252,7 +110,7 @@ impl Client {
             .iter()
             .map(|name| ReplicaSet::new(name.clone()))
             .collect();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(State {
             config: config.clone(),
             sentinel_dial,
             data_dial,
@@ -281,10 +139,10 @@ impl Client {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(driver_thread);
         for addr in config.sentinels.iter().cloned() {
-            shared.watchers.add(&shared, addr);
+            watch(&shared, addr);
         }
         for addr in other_sentinels {
-            shared.watchers.add(&shared, SentinelAddr::Tcp(addr));
+            watch(&shared, SentinelAddr::Tcp(addr));
         }
         // Replica sets are known before the first get_replica; later the driver keeps them.
         for set in &shared.replicas {
@@ -518,56 +376,4 @@ fn connect_any_sentinel(config: &Config, dial: &Dial) -> Result<SentinelLink> {
         ErrorKind::Sentinel
     };
     Err(Error::new(kind, format!("no sentinel reachable: {text}")).with_sentinel_down())
-}
-
-/// Counts threads down as they exit, so close can wait for threads it cannot join.
-struct ExitLatch {
-    running: Mutex<usize>,
-    cond: Condvar,
-}
-
-impl ExitLatch {
-    fn wait(&self, bound: Duration) {
-        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = self.cond.wait_timeout_while(running, bound, |n| *n > 0);
-    }
-}
-
-struct ExitGuard(Arc<ExitLatch>);
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        let mut running = self.0.running.lock().unwrap_or_else(|p| p.into_inner());
-        *running -= 1;
-        self.0.cond.notify_all();
-    }
-}
-
-thread_local! {
-    static EXIT_GUARD: std::cell::RefCell<Option<ExitGuard>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Starts the connect threads and plants in each one a guard that counts down when it exits:
-/// the pool's workers are detached, so this is how close knows they are gone.
-fn start_connect_threads() -> (Arc<ScheduledThreadPool>, Arc<ExitLatch>) {
-    let threads = ScheduledThreadPool::builder()
-        .num_threads(CONNECT_THREADS)
-        .thread_name_pattern("sentinel-connect-{}")
-        .on_drop_behavior(OnPoolDropBehavior::DiscardPendingScheduled)
-        .build();
-    let latch = Arc::new(ExitLatch {
-        running: Mutex::new(CONNECT_THREADS),
-        cond: Condvar::new(),
-    });
-    // Each job waits at the barrier until all have started, so each runs on its own thread.
-    let barrier = Arc::new(Barrier::new(CONNECT_THREADS + 1));
-    for _ in 0..CONNECT_THREADS {
-        let (latch, barrier) = (latch.clone(), barrier.clone());
-        threads.execute(move || {
-            EXIT_GUARD.with(|slot| *slot.borrow_mut() = Some(ExitGuard(latch)));
-            barrier.wait();
-        });
-    }
-    barrier.wait();
-    (Arc::new(threads), latch)
 }

@@ -9,13 +9,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::client::Shared;
 use crate::config::{ClientEvent, NodeAddr, SentinelAddr};
 use crate::net::tls::Dial;
+use crate::sentinel::ask::ask_each_sentinel;
 use crate::sentinel::SentinelLink;
+use crate::state::{Fence, Lineage, State};
 
 /// How often a fenced master's candidate is asked for its ROLE. Every client of the fleet
 /// asks the same node while it is being promoted: 5 ms finds the promotion 2-3 ms late on
@@ -26,80 +26,7 @@ const REASK_INTERVAL: Duration = Duration::from_millis(100);
 /// Bound on one ROLE probe (connect, or one round trip).
 const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// A failover in progress for one master.
-#[derive(Clone, Debug)]
-pub(crate) struct Fence {
-    /// The generation fenced: once the master moves past it, the fence is gone.
-    generation: u64,
-    /// The replica being promoted, once a sentinel has named it.
-    candidate: Option<NodeAddr>,
-    /// The sentinel leading the failover; only its abort lifts the fence.
-    raised_by: Option<SentinelAddr>,
-    raised_at: Instant,
-}
-
-/// Where a master has been, as far as the client knows: to tell a stale sentinel answer from
-/// news. Sentinels keep naming the old master, with the old config epoch, until the promotion
-/// is announced, a second or more after the client has confirmed the new master itself.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Lineage {
-    /// The highest config epoch any sentinel named the current address with (0: none yet).
-    epoch: u64,
-    /// The addresses the client has left, each with the highest epoch it was known under.
-    left: Vec<(NodeAddr, u64)>,
-}
-
-/// How many left addresses a lineage remembers.
-const LINEAGE_DEPTH: usize = 8;
-
-impl Lineage {
-    /// The client moves from `old` to the next address, named with `epoch` (0: found by a
-    /// probe, not named yet).
-    fn moved(&mut self, old: Option<NodeAddr>, new: &NodeAddr, epoch: u64) {
-        self.left.retain(|(addr, _)| addr != new);
-        if let Some(old) = old {
-            self.left.retain(|(addr, _)| *addr != old);
-            self.left.push((old, self.epoch.max(epoch)));
-            if self.left.len() > LINEAGE_DEPTH {
-                self.left.remove(0);
-            }
-        }
-        self.epoch = epoch;
-    }
-
-    /// True when an answer naming `addr` with `epoch` only repeats what the client knew
-    /// before it left `addr`.
-    fn is_stale(&self, addr: &NodeAddr, epoch: u64) -> bool {
-        self.left
-            .iter()
-            .any(|(left, at)| left == addr && epoch <= *at)
-    }
-}
-
-/// Wakes the driver thread: a fence was raised, or a conn reported trouble, or close.
-#[derive(Default)]
-pub(crate) struct DriverSignal {
-    pending: Mutex<bool>,
-    cond: Condvar,
-}
-
-impl DriverSignal {
-    pub fn wake(&self) {
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        self.cond.notify_all();
-    }
-
-    fn wait(&self, timeout: Duration) {
-        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut pending, _) = self
-            .cond
-            .wait_timeout_while(pending, timeout, |pending| !*pending)
-            .unwrap_or_else(|p| p.into_inner());
-        *pending = false;
-    }
-}
-
-impl Shared {
+impl State {
     fn lineages(&self) -> std::sync::MutexGuard<'_, Vec<Lineage>> {
         self.lineages.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -261,7 +188,7 @@ impl Shared {
         self.reask_masters(&[index], lift_fence);
     }
 
-    /// [`Shared::reask`] for every master, over one link per sentinel rather than one per
+    /// [`State::reask`] for every master, over one link per sentinel rather than one per
     /// master and sentinel.
     pub fn reask_all(&self) {
         let all: Vec<usize> = (0..self.masters.len()).collect();
@@ -270,21 +197,16 @@ impl Shared {
 
     fn reask_masters(&self, indices: &[usize], lift_fence: bool) {
         let mut answers: Vec<Vec<(NodeAddr, u64)>> = vec![Vec::new(); indices.len()];
-        for addr in self.watchers.known() {
-            let dial = &self.sentinel_dial;
-            let Ok(mut link) = SentinelLink::connect(&addr, self.config.sentinel_timeout, dial)
-            else {
-                continue;
-            };
-            for (&index, answers) in indices.iter().zip(answers.iter_mut()) {
-                match link.master_info(self.masters[index].name()) {
-                    Ok(Some((found, epoch))) => answers.push((self.config.map_addr(found), epoch)),
-                    Ok(None) => {}
-                    // A query that failed may leave its reply in flight: drop this link.
-                    Err(_) => break,
-                }
-            }
-        }
+        let names: Vec<&str> = indices.iter().map(|&i| self.masters[i].name()).collect();
+        ask_each_sentinel(
+            &self.watchers.known(),
+            self.config.sentinel_timeout,
+            &self.sentinel_dial,
+            &names,
+            |link, name| link.master_info(name),
+            |_| true,
+            |at, (found, epoch)| answers[at].push((self.config.map_addr(found), epoch)),
+        );
         for (&index, answers) in indices.iter().zip(answers) {
             match most_credible(answers) {
                 Some((addr, epoch)) => {
@@ -331,7 +253,7 @@ fn probe_role(addr: &NodeAddr, timeout: Duration, dial: &Dial) -> Option<Option<
 
 /// The driver thread: polls candidates of fenced masters, ends fences that outlive the fence
 /// wait, and re-asks the sentinels when conns report READONLY or broken connections.
-pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
+pub(crate) fn run_driver(shared: std::sync::Arc<State>) {
     let count = shared.masters.len();
     // None: the candidate will not say its role, so it is not asked again during the fence.
     let mut probes: HashMap<NodeAddr, Option<SentinelLink>> = HashMap::new();
@@ -385,7 +307,7 @@ pub(crate) fn run_driver(shared: std::sync::Arc<Shared>) {
 }
 
 fn drive_fence(
-    shared: &Shared,
+    shared: &State,
     index: usize,
     fence: &Fence,
     probes: &mut HashMap<NodeAddr, Option<SentinelLink>>,
@@ -451,38 +373,5 @@ mod tests {
         // A tie keeps the first named.
         let answers = vec![(at(1), 0), (at(2), 0)];
         assert_eq!(most_credible(answers), Some((at(1), 0)));
-    }
-
-    #[test]
-    fn a_left_master_named_again_without_a_newer_epoch_is_stale() {
-        // Resolved at start (epoch unknown), then named with epoch 3.
-        let mut lineage = Lineage {
-            epoch: 3,
-            ..Lineage::default()
-        };
-        // The client confirms the candidate itself: sentinels still name the old one, epoch 3.
-        lineage.moved(Some(at(1)), &at(2), 0);
-        assert!(lineage.is_stale(&at(1), 3));
-        assert!(
-            lineage.is_stale(&at(1), 0),
-            "get-master-addr-by-name answers carry 0"
-        );
-        assert!(
-            !lineage.is_stale(&at(1), 4),
-            "a newer epoch is news: a failover back"
-        );
-        assert!(
-            !lineage.is_stale(&at(3), 0),
-            "a node never left is not stale"
-        );
-        // The promotion is announced (epoch 4); a later failover moves on to a third node.
-        lineage.epoch = 4;
-        lineage.moved(Some(at(2)), &at(3), 5);
-        assert!(lineage.is_stale(&at(2), 5));
-        assert!(lineage.is_stale(&at(1), 3));
-        // Back to the first node with a newer epoch: it is no longer a left one.
-        lineage.moved(Some(at(3)), &at(1), 6);
-        assert!(!lineage.is_stale(&at(1), 0));
-        assert!(lineage.is_stale(&at(3), 6));
     }
 }

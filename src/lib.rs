@@ -35,6 +35,8 @@ pub mod pool;
 mod replicas;
 mod resp;
 pub mod sentinel;
+mod state;
+mod sync;
 mod watcher;
 
 pub mod ffi;

@@ -4,119 +4,34 @@
 //! After every (re)connect it re-asks where each master is, because events may have been lost
 //! while the link was down. A silent link is PINGed, and dropped when still silent.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::client::Shared;
 use crate::config::{ClientEvent, SentinelAddr};
 use crate::error::Result;
 use crate::net::stream::SocketHandle;
 use crate::sentinel::{parse_event, parse_message, Event, SentinelLink, EVENT_PATTERN};
+use crate::state::State;
 
-/// A stop flag that sleeping threads can wait on.
-#[derive(Default)]
-pub(crate) struct StopSignal {
-    stopped: AtomicBool,
-    lock: Mutex<()>,
-    cond: Condvar,
-}
-
-impl StopSignal {
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Acquire)
-    }
-
-    pub fn stop(&self) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.stopped.store(true, Ordering::Release);
-        self.cond.notify_all();
-    }
-
-    /// Sleeps for `wait` or until stopped; returns true when stopped.
-    pub fn sleep(&self, wait: Duration) -> bool {
-        let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let (_guard, _) = self
-            .cond
-            .wait_timeout_while(guard, wait, |_| !self.is_stopped())
-            .unwrap_or_else(|p| p.into_inner());
-        self.is_stopped()
-    }
-}
-
-/// The watcher threads of one client, and the sockets close must cut.
-#[derive(Default)]
-pub(crate) struct Watchers {
-    state: Mutex<WatcherState>,
-}
-
-#[derive(Default)]
-struct WatcherState {
-    stopped: bool,
-    known: HashSet<SentinelAddr>,
-    threads: Vec<JoinHandle<()>>,
-    /// One slot per watcher: the socket it is blocked on, if any.
-    sockets: Vec<Arc<Mutex<Option<SocketHandle>>>>,
-}
-
-impl Watchers {
-    /// Starts a watcher for `addr` unless one exists or the client is closing.
-    pub fn add(&self, shared: &Arc<Shared>, addr: SentinelAddr) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.stopped || !state.known.insert(addr.clone()) {
-            return;
-        }
-        let socket = Arc::new(Mutex::new(None));
-        state.sockets.push(socket.clone());
-        let shared = shared.clone();
-        let name = format!("sentinel-watch-{}", state.threads.len());
-        let spawned = std::thread::Builder::new().name(name).spawn(move || {
+/// Starts a watcher thread for the sentinel at `addr`, unless one exists or the client is
+/// closing.
+pub(crate) fn watch(state: &Arc<State>, addr: SentinelAddr) {
+    let shared = state.clone();
+    state.watchers.add(addr.clone(), move |name, socket| {
+        std::thread::Builder::new().name(name).spawn(move || {
             Watcher {
                 shared,
                 addr,
                 socket,
             }
             .run()
-        });
-        match spawned {
-            Ok(handle) => state.threads.push(handle),
-            Err(_) => {
-                // Out of threads: the sentinels already being watched keep the client informed.
-                state.sockets.pop();
-            }
-        }
-    }
-
-    pub fn known(&self) -> Vec<SentinelAddr> {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.known.iter().cloned().collect()
-    }
-
-    /// Cuts every link and joins every watcher. The caller has already raised the stop signal.
-    pub fn stop_and_join(&self) {
-        let (threads, sockets) = {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.stopped = true;
-            (
-                std::mem::take(&mut state.threads),
-                std::mem::take(&mut state.sockets),
-            )
-        };
-        for socket in &sockets {
-            if let Some(stream) = socket.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                stream.shut_down();
-            }
-        }
-        for handle in threads {
-            let _ = handle.join();
-        }
-    }
+        })
+    });
 }
 
 struct Watcher {
-    shared: Arc<Shared>,
+    shared: Arc<State>,
     addr: SentinelAddr,
     socket: Arc<Mutex<Option<SocketHandle>>>,
 }
@@ -228,7 +143,7 @@ impl Watcher {
                 Ok(Some(others)) => {
                     for other in others {
                         let other = SentinelAddr::Tcp(config.map_addr(other));
-                        self.shared.watchers.add(&self.shared, other);
+                        watch(&self.shared, other);
                     }
                 }
                 Ok(None) => {} // not monitored by this sentinel
@@ -281,10 +196,10 @@ impl Watcher {
 }
 
 /// Counts a link as up for as long as it lives.
-struct LinkUp<'a>(&'a Shared, &'a SentinelAddr);
+struct LinkUp<'a>(&'a State, &'a SentinelAddr);
 
 impl<'a> LinkUp<'a> {
-    fn new(shared: &'a Shared, sentinel: &'a SentinelAddr) -> Self {
+    fn new(shared: &'a State, sentinel: &'a SentinelAddr) -> Self {
         shared.sentinels_up.fetch_add(1, Ordering::AcqRel);
         shared.config.emit(ClientEvent::SentinelUp {
             sentinel: sentinel.clone(),

@@ -1,0 +1,319 @@
+//! One connection to one sentinel, or to a data node for a ROLE probe: bounded waits and the
+//! queries the client needs.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use redis::Value;
+
+use crate::config::{Credentials, NodeAddr, SentinelAddr};
+use crate::error::{Error, ErrorKind, Result};
+use crate::net::stream::{SocketHandle, Stream, Until};
+use crate::net::tls::Dial;
+use crate::resp::encode::encode_command;
+use crate::resp::read::ReplyReader;
+use crate::resp::server_error::server_error_text;
+use crate::sentinel::parse::{
+    parse_healthy_replicas, parse_info_role, parse_master_addr, parse_master_info, parse_sentinels,
+    text,
+};
+
+/// What a sentinel link's reader starts with: sentinels answer in a few hundred bytes, and a
+/// client keeps several links (on several threads) open.
+const SENTINEL_READ_CAPACITY: usize = 1024;
+
+/// One connection to one sentinel, used either for queries or for a subscription.
+pub struct SentinelLink {
+    addr: SentinelAddr,
+    stream: Stream,
+    replies: ReplyReader,
+    timeout: Duration,
+    /// The data node at the other end refused `ROLE` once: ask it `INFO` straight away.
+    refuses_role: bool,
+}
+
+impl SentinelLink {
+    /// Connects within `timeout`, in TLS and authenticated as `dial` says; every later query
+    /// is bounded by `timeout` too.
+    pub(crate) fn connect(addr: &SentinelAddr, timeout: Duration, dial: &Dial) -> Result<Self> {
+        let auth = dial.auth.as_ref();
+        let stream = Stream::connect(addr, timeout, dial)
+            .and_then(|s| s.set_timeouts(timeout, timeout).map(|()| s))
+            .map_err(|e| Error::sentinel(format!("cannot connect to sentinel {addr}: {e}")))?;
+        let mut link = SentinelLink {
+            addr: addr.clone(),
+            stream,
+            replies: ReplyReader::with_capacity(SENTINEL_READ_CAPACITY),
+            timeout,
+            refuses_role: false,
+        };
+        if let Some(auth) = auth {
+            link.authenticate(auth)?;
+        }
+        Ok(link)
+    }
+
+    fn authenticate(&mut self, auth: &Credentials) -> Result<()> {
+        self.send(&auth.auth_command())?;
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(refused)) => Err(Error::new(
+                ErrorKind::Auth,
+                format!(
+                    "sentinel {} refused authentication: {}",
+                    self.addr,
+                    server_error_text(&refused)
+                ),
+            )
+            .with_sentinel_down()),
+            Some(_) => Ok(()),
+            None => Err(self.fail(format!("no reply to AUTH within {:?}", self.timeout))),
+        }
+    }
+
+    pub fn addr(&self) -> &SentinelAddr {
+        &self.addr
+    }
+
+    /// A handle to shut this link's socket down from another thread.
+    pub(crate) fn shutdown_handle(&self) -> Result<SocketHandle> {
+        self.stream.socket_handle().map_err(|e| self.fail(e))
+    }
+
+    fn fail(&self, err: impl std::fmt::Display) -> Error {
+        Error::sentinel(format!("sentinel {}: {err}", self.addr))
+    }
+
+    pub fn send(&mut self, args: &[&[u8]]) -> Result<()> {
+        let mut out = Vec::with_capacity(64);
+        encode_command(&mut out, args);
+        self.stream
+            .write_all(&out)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Reads one reply, waiting at most `wait`; `Ok(None)` when none arrived in time.
+    /// Bytes of a reply cut by the timeout stay buffered for the next call.
+    pub fn read_reply(&mut self, wait: Duration) -> Result<Option<Value>> {
+        let mut source = Until {
+            stream: &mut self.stream,
+            deadline: Instant::now() + wait,
+        };
+        match self.replies.read_value(&mut source) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.is_timeout() => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Sends a command and waits for its reply; an error reply is a SENTINEL error.
+    pub fn query(&mut self, args: &[&[u8]]) -> Result<Value> {
+        self.send(args)?;
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(refused)) => Err(self.fail(format!(
+                "{} answered with an error: {}",
+                String::from_utf8_lossy(args.first().copied().unwrap_or_default()),
+                server_error_text(&refused)
+            ))),
+            Some(reply) => Ok(reply),
+            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
+        }
+    }
+
+    /// `SENTINEL GET-MASTER-ADDR-BY-NAME`: `None` when the sentinel does not monitor `name`.
+    pub fn master_addr(&mut self, name: &str) -> Result<Option<NodeAddr>> {
+        let reply = self.query(&[b"SENTINEL", b"get-master-addr-by-name", name.as_bytes()])?;
+        parse_master_addr(&reply).map_err(|why| self.fail(format!("master \"{name}\": {why}")))
+    }
+
+    /// `SENTINEL REPLICAS`: the healthy replicas of `name`; `None` when `name` is not monitored.
+    pub fn healthy_replicas(&mut self, name: &str) -> Result<Option<Vec<NodeAddr>>> {
+        self.ask_about(b"replicas", name, parse_healthy_replicas)
+    }
+
+    /// Sends `SENTINEL <subcommand> <name>` and parses the reply. `None` when the sentinel
+    /// answers with an error (it does not monitor `name`), which leaves the link usable; an
+    /// `Err` may leave a reply in flight, so the link is not for further queries.
+    fn ask_about<T>(
+        &mut self,
+        subcommand: &[u8],
+        name: &str,
+        parse: fn(&Value) -> Result<T, String>,
+    ) -> Result<Option<T>> {
+        self.send(&[b"SENTINEL", subcommand, name.as_bytes()])?;
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(_)) => Ok(None),
+            Some(reply) => parse(&reply)
+                .map(Some)
+                .map_err(|why| self.fail(format!("master \"{name}\": {why}"))),
+            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
+        }
+    }
+
+    /// `SENTINEL SENTINELS`: the other sentinels watching `name`; `None` when `name` is not
+    /// monitored.
+    pub fn other_sentinels(&mut self, name: &str) -> Result<Option<Vec<NodeAddr>>> {
+        self.ask_about(b"sentinels", name, parse_sentinels)
+    }
+}
+
+impl SentinelLink {
+    /// `SENTINEL MASTER`: address and config epoch; `None` when `name` is not monitored.
+    /// A sentinel that refuses `SENTINEL MASTER` to this user (an ACL that allows only what
+    /// Jedis asks, `get-master-addr-by-name`) is asked that instead, and the address comes
+    /// with epoch 0: nothing to rank it by.
+    pub fn master_info(&mut self, name: &str) -> Result<Option<(NodeAddr, u64)>> {
+        if let Some(found) = self.ask_about(b"master", name, parse_master_info)? {
+            return Ok(Some(found));
+        }
+        let addr = self.ask_about(b"get-master-addr-by-name", name, parse_master_addr)?;
+        Ok(addr.flatten().map(|addr| (addr, 0)))
+    }
+
+    /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
+    /// A node that refuses ROLE (renamed away, or an ACL user not allowed it) is asked
+    /// `INFO replication` instead, from then on directly; `None` when it refuses that too (an
+    /// ACL user without `@dangerous`), so only the sentinels can say what it is.
+    pub fn role(&mut self) -> Result<Option<String>> {
+        if !self.refuses_role {
+            self.send(&[b"ROLE"])?;
+            match self.read_reply(self.timeout)? {
+                Some(Value::Array(items)) => {
+                    return items
+                        .first()
+                        .and_then(text)
+                        .map(|role| Some(role.to_owned()))
+                        .ok_or_else(|| self.fail("empty ROLE reply"))
+                }
+                Some(Value::ServerError(_)) => self.refuses_role = true,
+                Some(other) => return Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
+                None => return Err(self.fail(format!("no reply within {:?}", self.timeout))),
+            }
+        }
+        self.send(&[b"INFO", b"replication"])?;
+        match self.read_reply(self.timeout)? {
+            Some(Value::ServerError(_)) => Ok(None),
+            Some(info) => parse_info_role(&info)
+                .map(Some)
+                .ok_or_else(|| self.fail("INFO replication without a role")),
+            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::os::unix::net::UnixStream;
+
+    use crate::sentinel::events::parse_message;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    /// A link over one end of a socket pair; the test plays the sentinel at the other end.
+    fn link_pair() -> (SentinelLink, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let link = SentinelLink {
+            addr: SentinelAddr::Unix("test".into()),
+            stream: Stream::Unix(ours),
+            replies: ReplyReader::with_capacity(SENTINEL_READ_CAPACITY),
+            timeout: Duration::from_millis(200),
+            refuses_role: false,
+        };
+        (link, theirs)
+    }
+
+    #[test]
+    fn idle_checks_see_unasked_bytes_and_closes_on_unix_links_too() {
+        let (link, mut sentinel) = link_pair();
+        assert!(link.stream.is_quiet());
+        sentinel.write_all(b"+x\r\n").unwrap();
+        assert!(!link.stream.is_quiet());
+        let (link, sentinel) = link_pair();
+        drop(sentinel);
+        assert!(!link.stream.is_quiet());
+    }
+
+    #[test]
+    fn a_reply_cut_by_the_wait_is_finished_by_the_next_read() {
+        let (mut link, mut sentinel) = link_pair();
+        let message = b"*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$9\r\nm a 1 b 2\r\n";
+        sentinel.write_all(&message[..20]).unwrap();
+        let started = Instant::now();
+        assert_eq!(link.read_reply(Duration::from_millis(50)).unwrap(), None);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        sentinel.write_all(&message[20..]).unwrap();
+        let reply = link.read_reply(Duration::from_millis(50)).unwrap().unwrap();
+        assert_eq!(parse_message(&reply), Some(("+switch-master", "m a 1 b 2")));
+    }
+
+    #[test]
+    fn error_replies_and_closed_links_are_sentinel_errors() {
+        let (mut link, mut sentinel) = link_pair();
+        sentinel.write_all(b"-ERR no such master\r\n").unwrap();
+        let err = link.query(&[b"SENTINEL", b"replicas", b"x"]).unwrap_err();
+        assert!(err.is_sentinel());
+        assert!(err.to_string().contains("ERR no such master"), "{err}");
+        // Refused (or unknown): asked get-master-addr-by-name instead, epoch 0; nil is None.
+        sentinel
+            .write_all(b"-NOPERM no\r\n*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n")
+            .unwrap();
+        let fallback = Some((NodeAddr::new("127.0.0.1", 6380), 0));
+        assert_eq!(link.master_info("x").unwrap(), fallback);
+        sentinel.write_all(b"-ERR unknown\r\n$-1\r\n").unwrap();
+        assert_eq!(link.master_info("x").unwrap(), None);
+        sentinel
+            .write_all(b"-ERR unknown\r\n-NOPERM no\r\n")
+            .unwrap();
+        assert_eq!(link.master_info("x").unwrap(), None);
+        sentinel
+            .write_all(b"-ERR No such master with that name\r\n*0\r\n")
+            .unwrap();
+        assert_eq!(link.other_sentinels("x").unwrap(), None);
+        assert_eq!(link.other_sentinels("y").unwrap(), Some(vec![]));
+        sentinel.write_all(b"?\r\n").unwrap();
+        assert!(link.query(&[b"PING"]).unwrap_err().is_sentinel());
+        let (mut link, sentinel) = link_pair();
+        drop(sentinel);
+        assert!(link.read_reply(Duration::from_millis(50)).is_err());
+    }
+
+    #[test]
+    fn role_falls_back_to_info_replication_when_refused() {
+        let (mut link, mut node) = link_pair();
+        node.write_all(b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n")
+            .unwrap();
+        assert_eq!(link.role().unwrap().as_deref(), Some("master"));
+        let info = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n";
+        let refused = b"-NOPERM this user has no permissions to run the 'role' command\r\n";
+        node.write_all(refused).unwrap();
+        node.write_all(format!("${}\r\n{info}\r\n", info.len()).as_bytes())
+            .unwrap();
+        assert_eq!(link.role().unwrap().as_deref(), Some("slave"));
+        let mut sent = vec![0u8; 256];
+        let n = std::io::Read::read(&mut node, &mut sent).unwrap();
+        let sent = String::from_utf8_lossy(&sent[..n]);
+        assert!(
+            sent.ends_with("*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n"),
+            "{sent}"
+        );
+        assert_eq!(parse_info_role(&Value::Nil), None);
+        assert_eq!(parse_info_role(&bulk("# Replication\r\n")), None);
+        // Refused once, ROLE is not asked again on this link; refused INFO too: it will not
+        // say, and the link stays usable.
+        node.write_all(b"-NOPERM this user has no permissions to run the 'info' command\r\n")
+            .unwrap();
+        assert_eq!(link.role().unwrap(), None);
+        let info = "# Replication\r\nrole:master\r\n";
+        node.write_all(format!("${}\r\n{info}\r\n", info.len()).as_bytes())
+            .unwrap();
+        assert_eq!(link.role().unwrap().as_deref(), Some("master"));
+        let mut again = vec![0u8; 256];
+        let n = std::io::Read::read(&mut node, &mut again).unwrap();
+        let info_twice = "*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n".repeat(2);
+        assert_eq!(String::from_utf8_lossy(&again[..n]), info_twice);
+    }
+}

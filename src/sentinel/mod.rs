@@ -1,0 +1,13 @@
+//! Talking to sentinels: one link with bounded waits, the pure parsers of what they answer and
+//! publish, and the one loop that asks every known sentinel.
+
+pub(crate) mod ask;
+pub(crate) mod events;
+pub(crate) mod link;
+pub(crate) mod parse;
+
+pub use events::{parse_event, parse_message, Event, EVENT_PATTERN};
+pub use link::SentinelLink;
+pub use parse::{
+    parse_healthy_replicas, parse_info_role, parse_master_addr, parse_master_info, parse_sentinels,
+};
