@@ -8,8 +8,8 @@ use crate::config::{Config, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::failover::run_driver;
 use crate::net::tls::Dial;
-use crate::pool::{Conn, Master};
-use crate::replicas::ReplicaSet;
+use crate::pool::replicas::ReplicaSet;
+use crate::pool::{Conn, NodePool};
 use crate::sentinel::SentinelLink;
 use crate::state::{Lineage, State, Watchers};
 use crate::sync::{start_connect_threads, DriverSignal, StopSignal};
@@ -91,10 +91,10 @@ impl Client {
             let driver = driver.clone();
             Arc::new(move || driver.wake())
         };
-        let masters: Vec<Master> = config
+        let masters: Vec<NodePool> = config
             .masters
             .iter()
-            .map(|name| Master::new(name.clone(), sentinels_up.clone(), wake.clone()))
+            .map(|name| NodePool::new(name.clone(), sentinels_up.clone(), wake.clone()))
             .collect();
         for (master, addr) in masters.iter().zip(resolved) {
             master.switch_to(addr, &config, &data_dial, &threads);

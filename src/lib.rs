@@ -27,12 +27,10 @@
 pub mod client;
 mod command;
 pub mod config;
-mod datalink;
 pub mod error;
 mod failover;
 mod net;
 pub mod pool;
-mod replicas;
 mod resp;
 pub mod sentinel;
 mod state;

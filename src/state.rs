@@ -14,8 +14,8 @@ use crate::config::{ClientEvent, Config, NodeAddr, SentinelAddr};
 use crate::error::Error;
 use crate::net::stream::SocketHandle;
 use crate::net::tls::Dial;
-use crate::pool::Master;
-use crate::replicas::ReplicaSet;
+use crate::pool::replicas::ReplicaSet;
+use crate::pool::NodePool;
 use crate::sentinel::ask::ask_each_sentinel;
 use crate::sync::{DriverSignal, ExitLatch, StopSignal};
 
@@ -28,7 +28,7 @@ pub(crate) struct State {
     /// How to dial sentinels, and data nodes for ROLE probes.
     pub sentinel_dial: Dial,
     pub data_dial: Dial,
-    pub masters: Vec<Master>,
+    pub masters: Vec<NodePool>,
     pub replicas: Vec<ReplicaSet>,
     pub wake: Arc<dyn Fn() + Send + Sync>,
     pub index: HashMap<String, usize>,
@@ -78,7 +78,7 @@ impl State {
             match (healthy, &threads) {
                 (Some(healthy), Some(threads)) => {
                     let make = || {
-                        Master::new(
+                        NodePool::new(
                             self.masters[index].name().to_owned(),
                             self.sentinels_up.clone(),
                             self.wake.clone(),

@@ -151,7 +151,7 @@ impl Watcher {
                 Err(_) => return self.shared.reask_all(),
             }
         }
-        let agrees = |master: &crate::pool::Master| match link.master_info(master.name()) {
+        let agrees = |master: &crate::pool::NodePool| match link.master_info(master.name()) {
             Ok(Some((addr, _epoch))) => master.addr().as_deref() == Some(&config.map_addr(addr)),
             Ok(None) => true, // it does not monitor this one, so it has no news of it either
             Err(_) => false,

@@ -13,12 +13,12 @@ use scheduled_thread_pool::ScheduledThreadPool;
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::tls::Dial;
-use crate::pool::{Conn, Master};
+use crate::pool::{Conn, NodePool};
 
 /// The healthy replicas of one master.
 pub(crate) struct ReplicaSet {
     name: String,
-    replicas: RwLock<Vec<Arc<Master>>>,
+    replicas: RwLock<Vec<Arc<NodePool>>>,
     next: AtomicUsize,
     /// Raised by sentinel announcements; the failover driver refreshes the set.
     pub stale: AtomicBool,
@@ -54,7 +54,7 @@ impl ReplicaSet {
     pub fn update(
         &self,
         healthy: Vec<NodeAddr>,
-        make: impl Fn() -> Master,
+        make: impl Fn() -> NodePool,
         config: &Arc<Config>,
         dial: &Dial,
         threads: &Arc<ScheduledThreadPool>,
@@ -64,7 +64,7 @@ impl ReplicaSet {
         healthy.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
         healthy.dedup();
         let mut replicas = self.replicas.write().unwrap_or_else(|p| p.into_inner());
-        let mut kept: Vec<Arc<Master>> = Vec::with_capacity(healthy.len());
+        let mut kept: Vec<Arc<NodePool>> = Vec::with_capacity(healthy.len());
         for addr in healthy {
             if let Some(existing) = replicas
                 .iter()
