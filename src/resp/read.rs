@@ -490,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn garbage_and_deep_nesting_are_errors() {
+    fn garbage_is_an_error() {
         for bad in [&b"?what\r\n"[..], b"$x\r\n", b"*x\r\n"] {
             let mut reader = ReplyReader::new();
             let mut stream = Chunked {
@@ -499,13 +499,6 @@ mod tests {
             };
             assert!(reader.read_value(&mut stream).is_err(), "{bad:?}");
         }
-        let deep = b"*1\r\n".repeat(MAX_DEPTH + 1);
-        let mut reader = ReplyReader::new();
-        let mut stream = Chunked {
-            data: &deep,
-            chunk: 64,
-        };
-        assert!(reader.read_value(&mut stream).is_err());
     }
 
     #[test]
