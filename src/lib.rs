@@ -24,19 +24,23 @@
 //! # }
 //! ```
 
-pub mod client;
+// Internal layers, bottom up (see the README's Layout); only the names re-exported below are
+// public Rust API.
+mod client;
 mod command;
-pub mod config;
-pub mod error;
+mod config;
+mod error;
 mod failover;
 mod net;
-pub mod pool;
+mod pool;
 mod resp;
-pub mod sentinel;
+mod sentinel;
 mod state;
 mod sync;
 mod watcher;
 
+/// The C ABI (see `include/redis_sentinel.h`); Rust users want the types above instead.
+#[doc(hidden)]
 pub mod ffi;
 
 pub use client::{Client, MasterStats};

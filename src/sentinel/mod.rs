@@ -8,6 +8,3 @@ pub(crate) mod parse;
 
 pub use events::{parse_event, parse_message, Event, EVENT_PATTERN};
 pub use link::SentinelLink;
-pub use parse::{
-    parse_healthy_replicas, parse_info_role, parse_master_addr, parse_master_info, parse_sentinels,
-};
