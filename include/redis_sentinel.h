@@ -587,6 +587,26 @@ bool sentinel_error_is_sentinel(const struct sentinel_error *err);
 bool sentinel_error_is_readonly(const struct sentinel_error *err);
 
 /*
+ The kind this library gives an error reply whose text (`CODE details`, as in a
+ `SENTINEL_REPLY_ERROR` element) is the `len` bytes at `text`: READONLY for READONLY and for
+ UNBLOCKED "master -> replica" (the connection points at a replica now), AUTH for NOAUTH and
+ WRONGPASS, SERVER for any other. For bindings that make their own error objects of nested
+ error replies, so that they classify them as the library does. INVALID_ARGUMENT when `text`
+ is NULL.
+
+ # Safety
+ `text` is NULL or points at `len` readable bytes.
+ */
+enum sentinel_error_kind sentinel_error_reply_kind(const char *text, size_t len);
+
+/*
+ True when a conn whose last error was of `kind` (a `sentinel_error_kind` value) must not be
+ reused, as `sentinel_carefully_put_master` decides: every kind but SERVER, INVALID_ARGUMENT
+ and UNKNOWN_MASTER. True for a value that is no kind.
+ */
+bool sentinel_error_kind_breaks_connection(int kind);
+
+/*
  Frees `err` and its message. NULL is a no-op.
 
  # Safety

@@ -1,9 +1,10 @@
 //! `sentinel_error`: an error handed to C, with its kind, message and flags.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_int, CString};
 
 use super::boundary_void;
 use crate::error::{Error, ErrorKind};
+use crate::resp::server_error::{classify, During};
 
 /// What went wrong. Values are stable; new kinds may be added at the end.
 #[repr(C)]
@@ -116,6 +117,53 @@ pub unsafe extern "C" fn sentinel_error_is_sentinel(err: *const sentinel_error) 
 pub unsafe extern "C" fn sentinel_error_is_readonly(err: *const sentinel_error) -> bool {
     // SAFETY: NULL or a live error, per the contract above.
     unsafe { err.as_ref() }.is_some_and(|e| e.error.is_readonly())
+}
+
+/// The kind this library gives an error reply whose text (`CODE details`, as in a
+/// `SENTINEL_REPLY_ERROR` element) is the `len` bytes at `text`: READONLY for READONLY and for
+/// UNBLOCKED "master -> replica" (the connection points at a replica now), AUTH for NOAUTH and
+/// WRONGPASS, SERVER for any other. For bindings that make their own error objects of nested
+/// error replies, so that they classify them as the library does. INVALID_ARGUMENT when `text`
+/// is NULL.
+///
+/// # Safety
+/// `text` is NULL or points at `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_error_reply_kind(
+    text: *const c_char,
+    len: usize,
+) -> sentinel_error_kind {
+    if text.is_null() {
+        return sentinel_error_kind::SENTINEL_ERROR_INVALID_ARGUMENT;
+    }
+    // SAFETY: `len` readable bytes at `text`, per the contract above.
+    let bytes = unsafe { std::slice::from_raw_parts(text.cast::<u8>(), len) };
+    let text = String::from_utf8_lossy(bytes);
+    let (code, details) = match text.split_once(' ') {
+        Some((code, details)) => (code, Some(details)),
+        None => (&*text, None),
+    };
+    classify(code, details, During::Command).into()
+}
+
+/// True when a conn whose last error was of `kind` (a `sentinel_error_kind` value) must not be
+/// reused, as `sentinel_carefully_put_master` decides: every kind but SERVER, INVALID_ARGUMENT
+/// and UNKNOWN_MASTER. True for a value that is no kind.
+#[no_mangle]
+pub extern "C" fn sentinel_error_kind_breaks_connection(kind: c_int) -> bool {
+    let kind = match kind {
+        1 => ErrorKind::InvalidArgument,
+        2 => ErrorKind::Sentinel,
+        3 => ErrorKind::UnknownMaster,
+        4 => ErrorKind::Io,
+        5 => ErrorKind::PoolTimeout,
+        6 => ErrorKind::ReadOnly,
+        7 => ErrorKind::Server,
+        8 => ErrorKind::Auth,
+        9 => ErrorKind::Closed,
+        _ => ErrorKind::Internal,
+    };
+    kind.breaks_connection()
 }
 
 /// Frees `err` and its message. NULL is a no-op.

@@ -951,9 +951,41 @@ static void test_interrupt_waits(void) {
   sentinel_client_close(c);
 }
 
+/* Bindings classify nested error replies and decide on put-back as the library does. */
+static void test_error_classification(void) {
+  struct {
+    const char *text;
+    sentinel_error_kind kind;
+  } cases[] = {
+      {"READONLY You can't write against a read only replica.", SENTINEL_ERROR_READONLY},
+      {"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+       SENTINEL_ERROR_READONLY},
+      {"UNBLOCKED client unblocked via CLIENT UNBLOCK", SENTINEL_ERROR_SERVER},
+      {"NOAUTH Authentication required.", SENTINEL_ERROR_AUTH},
+      {"WRONGPASS invalid username-password pair", SENTINEL_ERROR_AUTH},
+      {"NOPERM this user has no permissions to run the 'get' command", SENTINEL_ERROR_SERVER},
+      {"WRONGTYPE Operation against a key holding the wrong kind of value", SENTINEL_ERROR_SERVER},
+      {"ERR", SENTINEL_ERROR_SERVER},
+      {"", SENTINEL_ERROR_SERVER},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    sentinel_error_kind kind = sentinel_error_reply_kind(cases[i].text, strlen(cases[i].text));
+    CHECK(kind == cases[i].kind, "%s: kind %d", cases[i].text, (int)kind);
+  }
+  CHECK(sentinel_error_reply_kind(NULL, 3) == SENTINEL_ERROR_INVALID_ARGUMENT, "NULL text");
+  CHECK(!sentinel_error_kind_breaks_connection(SENTINEL_ERROR_SERVER), "SERVER keeps the conn");
+  CHECK(!sentinel_error_kind_breaks_connection(SENTINEL_ERROR_INVALID_ARGUMENT), "INVALID_ARGUMENT");
+  CHECK(!sentinel_error_kind_breaks_connection(SENTINEL_ERROR_UNKNOWN_MASTER), "UNKNOWN_MASTER");
+  CHECK(sentinel_error_kind_breaks_connection(SENTINEL_ERROR_IO), "IO breaks it");
+  CHECK(sentinel_error_kind_breaks_connection(SENTINEL_ERROR_READONLY), "READONLY breaks it");
+  CHECK(sentinel_error_kind_breaks_connection(SENTINEL_ERROR_AUTH), "AUTH breaks it");
+  CHECK(sentinel_error_kind_breaks_connection(99), "an unknown kind breaks it");
+}
+
 int main(void) {
   CHECK(strcmp(sentinel_version(), "0.1.0") == 0, "version %s", sentinel_version());
   test_bad_inputs();
+  test_error_classification();
   test_reply_types();
   test_threads();
   test_unix_socket();

@@ -720,3 +720,36 @@ def test_pip_wheel_bundles_the_library(tmp_path):
                           "print(redis_sentinel.version(), l.lib._name)"],
                          check=True, env=env, cwd=str(tmp_path), capture_output=True, text=True)
     assert str(target) in out.stdout
+
+
+def test_nested_errors_and_put_back_follow_the_library():
+    # The binding classifies no error text itself: the library's one table decides.
+    unblocked = b"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+    assert redis_sentinel._error_reply(unblocked).kind == ErrorKind.READONLY
+    assert redis_sentinel._error_reply(b"READONLY You can't write").is_readonly
+    assert redis_sentinel._error_reply(b"NOAUTH Authentication required.").kind == ErrorKind.AUTH
+    assert redis_sentinel._error_reply(b"WRONGTYPE Operation").kind == ErrorKind.SERVER
+    assert str(redis_sentinel._error_reply(b"ERR bad \xff")) == "ERR bad \ufffd"
+    assert redis_sentinel._HARMLESS == {ErrorKind.SERVER, ErrorKind.INVALID_ARGUMENT,
+                                        ErrorKind.UNKNOWN_MASTER}
+
+
+def test_python_constants_match_the_header():
+    import os
+    header = open(os.path.join(os.path.dirname(__file__), "..", "..", "include",
+                               "redis_sentinel.h")).read()
+
+    def enum(prefix):
+        return {name: int(value) for name, value in
+                re.findall(r"\b%s([A-Z_]+) = (-?\d+)" % prefix, header)}
+
+    errors = enum("SENTINEL_ERROR_")
+    assert errors == {k.name: int(k) for k in ErrorKind}
+    events = enum("SENTINEL_EVENT_")
+    assert {v: k.lower() for k, v in events.items()} == redis_sentinel._EVENT_KINDS
+    replies = enum("SENTINEL_REPLY_")
+    for name, value in replies.items():
+        assert getattr(redis_sentinel, name) == value, name
+    intos = enum("SENTINEL_INTO_")
+    for name in ("NIL", "INTEGER", "STATUS", "REPLY"):
+        assert getattr(redis_sentinel, "_INTO_" + name) == intos[name], name

@@ -42,7 +42,14 @@ class ErrorKind(enum.IntEnum):
 
 
 # Kinds after which a connection may be reused; any other error closes it on careful put-back.
-_HARMLESS = (ErrorKind.SERVER, ErrorKind.INVALID_ARGUMENT, ErrorKind.UNKNOWN_MASTER)
+# The library's own rule for which error kinds leave a connection usable, read once.
+_HARMLESS = frozenset(k for k in ErrorKind if not lib.sentinel_error_kind_breaks_connection(k))
+
+
+def _error_reply(raw: bytes) -> "Error":
+    """A nested error reply as an Error, of the kind the library gives that reply."""
+    return Error(ErrorKind(lib.sentinel_error_reply_kind(raw, len(raw))),
+                 raw.decode("utf-8", "replace"))
 
 
 class Error(Exception):
@@ -315,9 +322,7 @@ def _convert(ptr) -> Any:
         items = [_convert(elements[i]) for i in range(r.elements)]
         return {_hashable(items[i]): items[i + 1] for i in range(0, len(items), 2)}
     if t == ERROR:
-        text = r.str[:r.len].decode("utf-8", "replace")
-        kind = ErrorKind.READONLY if text.startswith("READONLY") else ErrorKind.SERVER
-        return Error(kind, text)
+        return _error_reply(r.str[:r.len])
     if t == DOUBLE:
         return r.dval
     if t == BOOL:
@@ -365,8 +370,7 @@ def _build_flat(take, blob) -> Any:
         items = [_build_flat(take, blob) for _ in range(integer)]
         return {_hashable(items[i]): items[i + 1] for i in range(0, len(items), 2)}
     if t == ERROR:
-        text = blob[offset:offset + length].decode("utf-8", "replace")
-        return Error(ErrorKind.READONLY if text.startswith("READONLY") else ErrorKind.SERVER, text)
+        return _error_reply(bytes(blob[offset:offset + length]))
     if t == DOUBLE:
         return dval
     if t == BOOL:

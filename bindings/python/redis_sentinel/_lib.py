@@ -140,6 +140,8 @@ FUNCTIONS = {
     "sentinel_error_message": (c_char_p, [ErrorPtr]),
     "sentinel_error_is_sentinel": (c_bool, [ErrorPtr]),
     "sentinel_error_is_readonly": (c_bool, [ErrorPtr]),
+    "sentinel_error_reply_kind": (c_int, [c_char_p, c_size_t]),
+    "sentinel_error_kind_breaks_connection": (c_bool, [c_int]),
     "sentinel_error_free": (None, [ErrorPtr]),
 }
 
