@@ -310,18 +310,9 @@ impl Config {
             return Err(Error::invalid("no master names given"));
         }
         if let Some(name) = &self.client_name {
-            if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c.is_control()) {
-                return Err(Error::invalid(
-                    "client name must be non-empty, without spaces",
-                ));
-            }
+            Self::check_client_name(name)?;
         }
-        if self.database < 0 {
-            return Err(Error::invalid(format!(
-                "database {} is negative",
-                self.database
-            )));
-        }
+        Self::check_database(self.database)?;
         if self.pool_size == 0 {
             return Err(Error::invalid("pool size must be at least 1"));
         }
@@ -351,22 +342,57 @@ impl Config {
             ("pool wait", self.pool_wait),
         ];
         for (what, value) in durations {
-            if value.is_zero() {
-                return Err(Error::invalid(format!("{what} must be greater than zero")));
-            }
+            Self::check_timeout(what, value)?;
         }
-        let keepalive = self.tcp_keepalive;
+        Self::check_tcp_keepalive(self.tcp_keepalive)?;
+        Self::check_busy_poll(self.busy_poll)
+    }
+
+    // One check per option, for `validate` and for the C setters, which report the same
+    // message at once.
+
+    /// A client name Redis accepts for CLIENT SETNAME.
+    pub(crate) fn check_client_name(name: &str) -> Result<()> {
+        if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid(
+                "client name must be non-empty, without spaces",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_database(database: i64) -> Result<()> {
+        if database < 0 {
+            return Err(Error::invalid(format!("database {database} is negative")));
+        }
+        Ok(())
+    }
+
+    /// Every timeout and wait: zero would mean "no bound" to a socket, or no wait at all.
+    pub(crate) fn check_timeout(what: &str, value: Duration) -> Result<()> {
+        if value.is_zero() {
+            return Err(Error::invalid(format!("{what} must be greater than zero")));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_tcp_keepalive(keepalive: Duration) -> Result<()> {
         if keepalive.subsec_nanos() != 0 || keepalive > Self::MAX_TCP_KEEPALIVE {
             return Err(Error::invalid(format!(
-                "TCP keepalive of {keepalive:?}: whole seconds, from 0 (off) to {}",
+                "TCP keepalive of {} s: whole seconds, from 0 (off) to {} (Linux's limit)",
+                keepalive.as_secs_f64(),
                 Self::MAX_TCP_KEEPALIVE.as_secs()
             )));
         }
-        if self.busy_poll > Self::MAX_BUSY_POLL {
+        Ok(())
+    }
+
+    pub(crate) fn check_busy_poll(busy_poll: Duration) -> Result<()> {
+        if busy_poll > Self::MAX_BUSY_POLL {
             return Err(Error::invalid(format!(
-                "busy poll of {:?}: at most {:?}",
-                self.busy_poll,
-                Self::MAX_BUSY_POLL
+                "busy poll of {} us: at most {} us (sleeping is cheaper beyond)",
+                busy_poll.as_micros(),
+                Self::MAX_BUSY_POLL.as_micros()
             )));
         }
         Ok(())

@@ -147,9 +147,7 @@ pub unsafe extern "C" fn sentinel_options_set_database(
     boundary("sentinel_options_set_database", err, false, || {
         // SAFETY: forwarded contract.
         let opts = unsafe { mut_arg(opts, "opts") }?;
-        if database < 0 {
-            return Err(Error::invalid(format!("database {database} is negative")));
-        }
+        Config::check_database(database)?;
         opts.config.database = database;
         Ok(true)
     })
@@ -171,11 +169,7 @@ pub unsafe extern "C" fn sentinel_options_set_client_name(
         let opts = unsafe { mut_arg(opts, "opts") }?;
         // SAFETY: forwarded contract.
         let name = unsafe { str_arg(name, "name") }?;
-        if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c.is_control()) {
-            return Err(Error::invalid(
-                "client name must be non-empty, without spaces",
-            ));
-        }
+        Config::check_client_name(name)?;
         opts.config.client_name = Some(name.to_owned());
         Ok(true)
     })

@@ -105,12 +105,9 @@ unsafe fn set_millis(
     // SAFETY: forwarded contract.
     unsafe {
         update_options(func, opts, err, |config| {
-            if millis == 0 {
-                return Err(Error::invalid(format!(
-                    "{func}: the value must be at least 1 ms"
-                )));
-            }
-            *field(config) = Duration::from_millis(millis);
+            let value = Duration::from_millis(millis);
+            Config::check_timeout(func, value)?;
+            *field(config) = value;
             Ok(())
         })
     }
@@ -282,12 +279,7 @@ pub unsafe extern "C" fn sentinel_options_set_busy_poll_us(
 ) -> bool {
     let set = |config: &mut Config| {
         let busy_poll = Duration::from_micros(micros);
-        if busy_poll > Config::MAX_BUSY_POLL {
-            return Err(Error::invalid(format!(
-                "busy poll of {micros} us: at most {} us (sleeping is cheaper beyond)",
-                Config::MAX_BUSY_POLL.as_micros()
-            )));
-        }
+        Config::check_busy_poll(busy_poll)?;
         config.busy_poll = busy_poll;
         Ok(())
     };
@@ -312,12 +304,7 @@ pub unsafe extern "C" fn sentinel_options_set_tcp_keepalive_s(
 ) -> bool {
     let set = |config: &mut Config| {
         let keepalive = Duration::from_secs(seconds);
-        if keepalive > Config::MAX_TCP_KEEPALIVE {
-            return Err(Error::invalid(format!(
-                "TCP keepalive of {seconds} s: at most {} s",
-                Config::MAX_TCP_KEEPALIVE.as_secs()
-            )));
-        }
+        Config::check_tcp_keepalive(keepalive)?;
         config.tcp_keepalive = keepalive;
         Ok(())
     };
