@@ -243,7 +243,7 @@ impl Client {
     /// True while a failover of `name` is under way and its connections are fenced.
     pub fn is_fenced(&self, name: &str) -> Result<bool> {
         Ok(self.shared.masters[self.master_index(name)?]
-            .shared
+            .gate
             .is_fenced())
     }
 
@@ -260,8 +260,8 @@ impl Client {
             conns_open: open,
             conns_idle: idle,
             failovers_seen: master.generation().saturating_sub(1),
-            fences_raised: master.shared.fences_raised.load(Ordering::Relaxed),
-            fenced: master.shared.is_fenced(),
+            fences_raised: master.gate.fences_raised.load(Ordering::Relaxed),
+            fenced: master.gate.is_fenced(),
             last_switch: *master.last_switch.lock().unwrap_or_else(|p| p.into_inner()),
         })
     }
@@ -269,7 +269,7 @@ impl Client {
     /// How many failovers have fenced `name` since the client started.
     pub fn fences_raised(&self, name: &str) -> Result<u64> {
         let master = &self.shared.masters[self.master_index(name)?];
-        Ok(master.shared.fences_raised.load(Ordering::Relaxed))
+        Ok(master.gate.fences_raised.load(Ordering::Relaxed))
     }
 
     /// Why the most recent sentinel link failed, if one has.
@@ -301,7 +301,7 @@ impl Client {
     /// program that must close the client while threads wait; `close` does it first.
     pub fn interrupt_waits(&self) {
         for master in &self.shared.masters {
-            master.shared.interrupt_waits(None);
+            master.gate.interrupt_waits(None);
         }
         for set in &self.shared.replicas {
             set.interrupt_waits();

@@ -57,7 +57,7 @@ impl State {
                     false
                 }
                 slot => {
-                    let raised = master.shared.fence(generation);
+                    let raised = master.gate.fence(generation);
                     if raised {
                         *slot = Some(Fence {
                             generation,
@@ -103,7 +103,7 @@ impl State {
         let current = self.masters[index].addr();
         if current.as_deref() == Some(&addr) {
             let mut lineages = self.lineages();
-            lineages[index].epoch = lineages[index].epoch.max(epoch);
+            lineages[index].config_epoch = lineages[index].config_epoch.max(epoch);
             drop(lineages);
             if lift_fence {
                 self.lift_fence(index);
@@ -171,8 +171,8 @@ impl State {
     /// Lifts the fence of `generation` on master `index` and says so.
     fn lift(&self, index: usize, generation: u64) {
         let master = &self.masters[index];
-        let was_fenced = master.shared.is_fenced() && master.generation() == generation;
-        master.shared.lift(generation);
+        let was_fenced = master.gate.is_fenced() && master.generation() == generation;
+        master.gate.lift(generation);
         if let (true, Some(address)) = (was_fenced, master.addr()) {
             self.config.emit(ClientEvent::FenceLifted {
                 master: master.name().to_owned(),
@@ -274,7 +274,7 @@ pub(crate) fn run_driver(shared: std::sync::Arc<State>) {
             if shared.replicas[index].stale.swap(false, Ordering::AcqRel) {
                 stale_replicas.push(index);
             }
-            let master = &shared.masters[index].shared;
+            let master = &shared.masters[index].gate;
             let due = last_reask.is_none_or(|at| at.elapsed() >= REASK_INTERVAL);
             if due && master.reask_wanted.swap(false, Ordering::AcqRel) {
                 *last_reask = Some(Instant::now());
@@ -290,7 +290,7 @@ pub(crate) fn run_driver(shared: std::sync::Arc<State>) {
         let pending_reask = shared
             .masters
             .iter()
-            .any(|m| m.shared.reask_wanted.load(Ordering::Acquire))
+            .any(|m| m.gate.reask_wanted.load(Ordering::Acquire))
             || shared
                 .replicas
                 .iter()

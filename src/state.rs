@@ -160,7 +160,7 @@ pub(crate) struct Fence {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Lineage {
     /// The highest config epoch any sentinel named the current address with (0: none yet).
-    pub(crate) epoch: u64,
+    pub(crate) config_epoch: u64,
     /// The addresses the client has left, each with the highest epoch it was known under.
     left: Vec<(NodeAddr, u64)>,
 }
@@ -175,12 +175,12 @@ impl Lineage {
         self.left.retain(|(addr, _)| addr != new);
         if let Some(old) = old {
             self.left.retain(|(addr, _)| *addr != old);
-            self.left.push((old, self.epoch.max(epoch)));
+            self.left.push((old, self.config_epoch.max(epoch)));
             if self.left.len() > LINEAGE_DEPTH {
                 self.left.remove(0);
             }
         }
-        self.epoch = epoch;
+        self.config_epoch = epoch;
     }
 
     /// True when an answer naming `addr` with `epoch` only repeats what the client knew
@@ -269,7 +269,7 @@ mod tests {
     fn a_left_master_named_again_without_a_newer_epoch_is_stale() {
         // Resolved at start (epoch unknown), then named with epoch 3.
         let mut lineage = Lineage {
-            epoch: 3,
+            config_epoch: 3,
             ..Lineage::default()
         };
         // The client confirms the candidate itself: sentinels still name the old one, epoch 3.
@@ -288,7 +288,7 @@ mod tests {
             "a node never left is not stale"
         );
         // The promotion is announced (epoch 4); a later failover moves on to a third node.
-        lineage.epoch = 4;
+        lineage.config_epoch = 4;
         lineage.moved(Some(at(2)), &at(3), 5);
         assert!(lineage.is_stale(&at(2), 5));
         assert!(lineage.is_stale(&at(1), 3));

@@ -23,7 +23,7 @@ pub(crate) struct PoolEpoch {
 
 /// A master: its name, and the epoch connections are handed out from.
 pub(crate) struct NodePool {
-    pub shared: Arc<NodeGate>,
+    pub gate: Arc<NodeGate>,
     pub(super) current: RwLock<Option<PoolEpoch>>,
     /// When the master last moved (not counting the first resolution).
     pub last_switch: Mutex<Option<std::time::SystemTime>>,
@@ -36,7 +36,7 @@ impl NodePool {
         wake_driver: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         NodePool {
-            shared: Arc::new(NodeGate {
+            gate: Arc::new(NodeGate {
                 name,
                 state: AtomicU64::new(0),
                 sentinels_up,
@@ -53,7 +53,7 @@ impl NodePool {
     }
 
     pub fn name(&self) -> &str {
-        &self.shared.name
+        &self.gate.name
     }
 
     pub fn addr(&self) -> Option<Arc<NodeAddr>> {
@@ -61,7 +61,7 @@ impl NodePool {
     }
 
     pub fn generation(&self) -> u64 {
-        self.shared.generation()
+        self.gate.generation()
     }
 
     pub(super) fn read(&self) -> std::sync::RwLockReadGuard<'_, Option<PoolEpoch>> {
@@ -81,14 +81,14 @@ impl NodePool {
         if current.as_ref().is_some_and(|epoch| *epoch.addr == addr) {
             return false;
         }
-        let generation = self.shared.generation() + 1;
+        let generation = self.gate.generation() + 1;
         let addr = Arc::new(addr);
         let last_connect_error = Arc::new(Mutex::new(None));
         let manager = DataManager {
             dial: dial.clone(),
             addr: addr.clone(),
             generation,
-            master: self.shared.clone(),
+            master: self.gate.clone(),
             config: config.clone(),
             last_connect_error: last_connect_error.clone(),
         };
@@ -104,7 +104,7 @@ impl NodePool {
             .build_unchecked(manager);
         // Bump (and unfence) before publishing: from now on a conn of the old epoch sends
         // nothing and is closed when it comes back.
-        self.shared.state.store(generation << 1, Ordering::SeqCst);
+        self.gate.state.store(generation << 1, Ordering::SeqCst);
         let old = current.replace(PoolEpoch {
             addr,
             generation,
@@ -118,9 +118,9 @@ impl NodePool {
                 Some(std::time::SystemTime::now());
         }
         drop(old);
-        self.shared.notify_fence_waiters();
+        self.gate.notify_fence_waiters();
         // Commands in flight on the node left end now, not at their read timeout.
-        self.shared.shut_sockets(|s| s.generation != generation);
+        self.gate.shut_sockets(|s| s.generation != generation);
         true
     }
 
@@ -137,9 +137,9 @@ impl NodePool {
     /// Checks out a connection to the current master, waiting up to `fence_wait` while a
     /// failover is under way and up to `wait` for a free connection.
     pub fn checkout(&self, wait: Duration, fence_wait: Duration) -> Result<Conn> {
-        if self.shared.is_fenced() {
+        if self.gate.is_fenced() {
             let deadline = Instant::now() + fence_wait;
-            if !self.shared.wait_unfenced(deadline) {
+            if !self.gate.wait_unfenced(deadline) {
                 let addr = self.addr().map(|a| a.to_string()).unwrap_or_default();
                 return Err(Error::new(
                     ErrorKind::Io,
@@ -165,7 +165,7 @@ impl NodePool {
                 return Ok(Conn {
                     pooled,
                     generation: epoch.generation,
-                    master: self.shared.clone(),
+                    master: self.gate.clone(),
                 });
             }
             (
@@ -185,7 +185,7 @@ impl NodePool {
                     return Ok(Conn {
                         pooled,
                         generation,
-                        master: self.shared.clone(),
+                        master: self.gate.clone(),
                     })
                 }
                 Err(_) => {
@@ -220,7 +220,7 @@ impl NodePool {
                 ),
             )
         });
-        if self.shared.sentinels_up.load(Ordering::Relaxed) == 0 {
+        if self.gate.sentinels_up.load(Ordering::Relaxed) == 0 {
             err.with_sentinel_down()
         } else {
             err

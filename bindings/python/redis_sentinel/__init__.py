@@ -469,7 +469,7 @@ class Client:
         self._spec = (network, address, pool_size, names, list(sentinels), timeouts, extras)
         self._callbacks: List[Any] = []  # ctypes callbacks must outlive the native client
         self._forked = False   # set in a child after os.fork(): reopen before the next call
-        self._epoch = 0        # bumped on reopen; conns of older epochs are unusable
+        self._forks = 0        # bumped on reopen after a fork; conns of an older count are unusable
         self._ptr = self._open()
         self._arg = _pointer_arg(self._ptr.value)  # what the hot paths pass for _ptr
         self.names = names
@@ -508,7 +508,7 @@ class Client:
             if self._forked and not self._closed:
                 self._ptr = self._open()
                 self._arg = _pointer_arg(self._ptr.value)
-                self._epoch += 1
+                self._forks += 1
                 self._forked = False
 
     # A native call runs inside _enter/_leave so close() can wait for calls in flight. The
@@ -664,7 +664,7 @@ class Client:
         master when the block starts and carefully puts it back when it ends. Returns the conn
         itself, not yet checked out; it may be used for one block at a time."""
         block = _new(_Checkout)  # _unattached, inline: every `with` block runs this
-        block._client, block.name, block._ptr, block._epoch = self, name, None, -1
+        block._client, block.name, block._ptr, block._forks = self, name, None, -1
         block._native = _get_master
         return block
 
@@ -854,7 +854,7 @@ def _name(name: str) -> bytes:
 class Conn:
     """One checked-out connection. Use it from one thread at a time; put it back when done."""
 
-    __slots__ = ("_client", "_ptr", "_epoch", "name", "_native")
+    __slots__ = ("_client", "_ptr", "_forks", "name", "_native")
 
     def _unusable(self) -> "Error":
         if self._ptr is None:
@@ -892,7 +892,7 @@ class Conn:
             if client._closed or client._forked:
                 client._reenter()
             handle = self._ptr
-            if handle is None or self._epoch != client._epoch:
+            if handle is None or self._forks != client._forks:
                 raise self._unusable()
             kind = _command_into_str(handle, scratch[1], a, b, c)
         finally:
@@ -925,7 +925,7 @@ class Conn:
         client._enter()
         try:
             handle = self._ptr
-            if handle is None or self._epoch != client._epoch:
+            if handle is None or self._forks != client._forks:
                 raise self._unusable()
             return native(handle, *args)
         finally:
@@ -958,7 +958,7 @@ def _unattached(cls, client: Client, name: str, native) -> "Conn":
     ``native`` (sentinel_get_master or sentinel_get_replica) checks one out. Made without
     __init__, which would cost a Python call more."""
     conn = _new(cls)
-    conn._client, conn.name, conn._ptr, conn._epoch = client, name, None, -1
+    conn._client, conn.name, conn._ptr, conn._forks = client, name, None, -1
     conn._native = native
     return conn
 
@@ -990,7 +990,7 @@ def _check_out(conn: "Conn") -> "Conn":
     if not handle:
         raise _take_error(err)
     conn._ptr = _pointer_arg(handle)
-    conn._epoch = client._epoch
+    conn._forks = client._forks
     return conn
 
 
@@ -1005,7 +1005,7 @@ def _check_in(conn: "Conn", exc_type, err: Optional[BaseException], tb) -> None:
     try:
         ptr = client._arg if not client._forked else client._reenter()
         handle, conn._ptr = conn._ptr, None
-        if handle is None or conn._epoch != client._epoch:
+        if handle is None or conn._forks != client._forks:
             return  # already put back, or checked out before a fork: not ours to touch
         if err is not None and not (isinstance(err, Error) and err.kind in _HARMLESS):
             lib.sentinel_conn_mark_broken(handle)
