@@ -301,7 +301,7 @@ impl Client {
     /// program that must close the client while threads wait; `close` does it first.
     pub fn interrupt_waits(&self) {
         for master in &self.shared.masters {
-            master.gate.interrupt_waits(None);
+            master.gate.interrupt_waits();
         }
         for set in &self.shared.replicas {
             set.interrupt_waits();

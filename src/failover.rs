@@ -26,6 +26,15 @@ const REASK_INTERVAL: Duration = Duration::from_millis(100);
 /// Bound on one ROLE probe (connect, or one round trip).
 const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// How the sentinels named a master.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Named {
+    /// In answer to a query, with the config epoch it gave (0: not known).
+    Answer { config_epoch: u64 },
+    /// In a `+switch-master` announcement: news, whatever the client knew.
+    Announcement,
+}
+
 impl State {
     fn lineages(&self) -> std::sync::MutexGuard<'_, Vec<Lineage>> {
         self.lineages.lock().unwrap_or_else(|p| p.into_inner())
@@ -99,7 +108,11 @@ impl State {
     /// `addr` as the candidate. A node that will tell this client neither its ROLE nor its INFO
     /// is taken at the sentinels' word. When the client already points there, `lift_fence`
     /// says whether to end a fence raised meanwhile.
-    pub fn master_named(&self, index: usize, addr: NodeAddr, epoch: u64, lift_fence: bool) {
+    pub fn master_named(&self, index: usize, addr: NodeAddr, news: Named, lift_fence: bool) {
+        let (epoch, announced) = match news {
+            Named::Answer { config_epoch } => (config_epoch, false),
+            Named::Announcement => (0, true),
+        };
         let current = self.masters[index].addr();
         if current.as_deref() == Some(&addr) {
             let mut lineages = self.lineages();
@@ -110,7 +123,10 @@ impl State {
             }
             return;
         }
-        if self.lineages()[index].is_stale(&addr, epoch) && !self.current_stepped_down(index) {
+        if !announced
+            && self.lineages()[index].is_stale(&addr, epoch)
+            && !self.current_stepped_down(index)
+        {
             // Never step back: the client left `addr` for a master it confirmed itself, and
             // this answer is older news than that (no newer epoch). Probing `addr`, or fencing
             // the new master with it as the candidate, would stall every caller on a node that
@@ -214,7 +230,14 @@ impl State {
                         master: self.masters[index].name().to_owned(),
                         address: addr.clone(),
                     });
-                    self.master_named(index, addr, epoch, lift_fence)
+                    self.master_named(
+                        index,
+                        addr,
+                        Named::Answer {
+                            config_epoch: epoch,
+                        },
+                        lift_fence,
+                    )
                 }
                 None if lift_fence => self.lift_fence(index),
                 None => {}

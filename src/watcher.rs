@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{ClientEvent, SentinelAddr};
 use crate::error::Result;
+use crate::failover::Named;
 use crate::net::stream::SocketHandle;
 use crate::sentinel::{parse_event, parse_message, Event, SentinelLink, EVENT_PATTERN};
 use crate::state::State;
@@ -180,7 +181,10 @@ impl Watcher {
                 match current.as_deref() {
                     Some(cur) if *cur == new => {} // already there: a duplicate announcement
                     // An announcement, not an answer: news whatever the epoch.
-                    Some(cur) if *cur == old => self.shared.master_named(index, new, 0, true),
+                    Some(cur) if *cur == old => {
+                        self.shared
+                            .master_named(index, new, Named::Announcement, true)
+                    }
                     // We missed a step, or this announcement is stale: ask instead of guessing.
                     _ => self.shared.reask(index, false),
                 }

@@ -124,8 +124,9 @@ impl NodeGate {
 
     /// Shuts the sockets of `generation` that `which` picks by their activity.
     pub(super) fn shut_sockets(&self, which: impl Fn(&LiveSocket) -> bool) {
-        // Pairs with the fence in `DataConnection::exchange`: either a command sees the new
-        // state and does not send, or its activity is seen here.
+        // The state was changed before this (SeqCst), and `DataConnection::exchange` stores
+        // its activity before it loads the state (SeqCst): either a command sees the new state
+        // and does not send, or its activity is seen here.
         fence(Ordering::SeqCst);
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         for socket in live.iter().filter(|s| which(s)) {
@@ -143,11 +144,9 @@ impl NodeGate {
         });
     }
 
-    /// Ends the waits of conns of every generation but `keep` (`None`: of all).
-    pub fn interrupt_waits(&self, keep: Option<u64>) {
-        self.shut_sockets(|s| {
-            Some(s.generation) != keep && s.activity.load(Ordering::SeqCst) == WAITING
-        });
+    /// Ends the commands waiting on the server on every conn of this node.
+    pub fn interrupt_waits(&self) {
+        self.shut_sockets(|s| s.activity.load(Ordering::SeqCst) == WAITING);
     }
 
     pub(super) fn register(&self, socket: Arc<LiveSocket>) {

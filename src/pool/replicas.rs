@@ -38,7 +38,7 @@ impl ReplicaSet {
     pub fn interrupt_waits(&self) {
         let replicas = self.replicas.read().unwrap_or_else(|p| p.into_inner());
         for replica in replicas.iter() {
-            replica.gate.interrupt_waits(None);
+            replica.gate.interrupt_waits();
         }
     }
 
