@@ -194,7 +194,8 @@ impl DataConnection {
     ) -> Result<T> {
         let activity = if wait.is_some() { WAITING } else { SENDING };
         self.live.activity.store(activity, Ordering::SeqCst);
-        // Checked again after the store: a fence or switch from here on sees the activity.
+        // The one check that a conn may send, made after the store: a fence or switch from
+        // here on sees the activity.
         if !master.may_send(self.generation) {
             self.live.activity.store(IDLE, Ordering::Release);
             self.broken = true;
@@ -299,7 +300,6 @@ impl Conn {
         if args.is_empty() {
             return Err(Error::invalid("a command needs at least one argument"));
         }
-        self.check_may_send()?;
         let master = &self.master;
         self.pooled.command(args, master)
     }
@@ -312,7 +312,6 @@ impl Conn {
                 "every pipelined command needs at least one argument",
             ));
         }
-        self.check_may_send()?;
         let master = &self.master;
         self.pooled.pipeline(commands, master)
     }
@@ -340,12 +339,6 @@ impl Conn {
         if self.pooled.queued_count == 0 {
             return Err(Error::invalid("no appended command is waiting for a reply"));
         }
-        if let Err(err) = self.check_may_send() {
-            self.pooled.queued.clear();
-            self.pooled.queued_count = 0;
-            self.pooled.queued_wait = None;
-            return Err(err);
-        }
         let conn = &mut *self.pooled;
         std::mem::swap(&mut conn.packed, &mut conn.queued);
         conn.queued.clear();
@@ -356,14 +349,6 @@ impl Conn {
         conn.replies
             .pop_front()
             .ok_or_else(|| Error::new(ErrorKind::Io, "no reply read"))
-    }
-
-    pub(super) fn check_may_send(&mut self) -> Result<()> {
-        if self.master.may_send(self.generation) {
-            return Ok(());
-        }
-        self.pooled.broken = true;
-        Err(self.master.not_sent(self.generation, &self.pooled.addr))
     }
 
     /// Closes the connection when it comes back instead of reusing it.
