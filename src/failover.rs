@@ -15,7 +15,7 @@ use crate::config::{ClientEvent, NodeAddr, SentinelAddr};
 use crate::net::tls::Dial;
 use crate::sentinel::ask::ask_each_sentinel;
 use crate::sentinel::SentinelLink;
-use crate::state::{Fence, Lineage, State};
+use crate::state::{Fence, Found, Lineage, State};
 
 /// How often a fenced master's candidate is asked for its ROLE. Every client of the fleet
 /// asks the same node while it is being promoted: 5 ms finds the promotion 2-3 ms late on
@@ -53,7 +53,11 @@ impl State {
     ) {
         let master = &self.masters[index];
         if candidate.is_some() && candidate.as_ref() == master.addr().as_deref() {
-            return; // an echo of a failover we have already followed
+            // The sentinels promote the node the client is on: an echo of a failover it has
+            // followed already, or a retry of one that was aborted after the client got there.
+            // Either way nothing written there will be undone; a fence raised meanwhile ends.
+            self.lift_fence(index);
+            return;
         }
         let generation = master.generation();
         let raised = {
@@ -90,6 +94,10 @@ impl State {
     }
 
     /// The sentinel `by` gave up its failover of master `index`: lift the fence it raised.
+    /// When the client had already switched to that failover's candidate by probing it, and
+    /// no sentinel has named the candidate since, the sentinels will not stand by it: they
+    /// still name the master the client left, may turn the candidate back into a replica,
+    /// or promote another one. The client asks them again, and this time takes their word.
     pub fn failover_aborted(&self, index: usize, by: &SentinelAddr) {
         let mut fences = self.fences();
         let lift = fences[index]
@@ -100,6 +108,11 @@ impl State {
                 drop(fences);
                 self.lift(index, fence.generation);
             }
+        } else {
+            drop(fences);
+        }
+        if self.lineages()[index].undo_probed_step().is_some() {
+            self.reask(index, false);
         }
     }
 
@@ -115,9 +128,7 @@ impl State {
         };
         let current = self.masters[index].addr();
         if current.as_deref() == Some(&addr) {
-            let mut lineages = self.lineages();
-            lineages[index].config_epoch = lineages[index].config_epoch.max(epoch);
-            drop(lineages);
+            self.lineages()[index].named_again(epoch);
             if lift_fence {
                 self.lift_fence(index);
             }
@@ -137,9 +148,12 @@ impl State {
             });
             return;
         }
+        let named = Found::Named {
+            config_epoch: epoch,
+        };
         match probe_role(&addr, self.probe_timeout(), &self.data_dial) {
-            Some(Some(role)) if role == "master" => self.switch(index, addr, epoch),
-            Some(None) => self.switch(index, addr, epoch),
+            Some(Some(role)) if role == "master" => self.switch(index, addr, named),
+            Some(None) => self.switch(index, addr, named),
             _ => self.failover_started(index, Some(addr), None),
         }
     }
@@ -160,11 +174,11 @@ impl State {
         self.config.sentinel_timeout.min(PROBE_TIMEOUT)
     }
 
-    /// Points master `index` at `addr`, named with config `epoch` (0: confirmed by a probe).
-    fn switch(&self, index: usize, addr: NodeAddr, epoch: u64) {
+    /// Points master `index` at `addr`, found as `how` says.
+    fn switch(&self, index: usize, addr: NodeAddr, how: Found) {
         let old = self.masters[index].addr().map(|a| (*a).clone());
         if old.as_ref() != Some(&addr) {
-            self.lineages()[index].moved(old, &addr, epoch);
+            self.lineages()[index].moved(old, &addr, how);
         }
         self.apply_master_addr(index, addr);
         let generation = self.masters[index].generation();
@@ -347,7 +361,7 @@ fn drive_fence(
         if let Some(Some(link)) = probes.get_mut(candidate) {
             match link.role() {
                 Ok(Some(role)) if role == "master" => {
-                    shared.switch(index, candidate.clone(), 0);
+                    shared.switch(index, candidate.clone(), Found::Probe);
                     return;
                 }
                 Ok(Some(_)) => {} // a replica still

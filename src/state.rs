@@ -161,17 +161,32 @@ pub(crate) struct Fence {
 pub(crate) struct Lineage {
     /// The highest config epoch any sentinel named the current address with (0: none yet).
     pub(crate) config_epoch: u64,
+    /// The client found the current address itself, by probing a failover's candidate, and no
+    /// sentinel has named it since: should that failover be aborted, its switch is void.
+    probed_only: bool,
     /// The addresses the client has left, each with the highest epoch it was known under.
     left: Vec<(NodeAddr, u64)>,
+}
+
+/// How the client came to a master's address.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Found {
+    /// A sentinel named it, with this config epoch (0: not known).
+    Named { config_epoch: u64 },
+    /// The candidate of a failover said ROLE master before any sentinel named it.
+    Probe,
 }
 
 /// How many left addresses a lineage remembers.
 const LINEAGE_DEPTH: usize = 8;
 
 impl Lineage {
-    /// The client moves from `old` to the next address, named with `epoch` (0: found by a
-    /// probe, not named yet).
-    pub(crate) fn moved(&mut self, old: Option<NodeAddr>, new: &NodeAddr, epoch: u64) {
+    /// The client moves from `old` to `new`, found as `how` says.
+    pub(crate) fn moved(&mut self, old: Option<NodeAddr>, new: &NodeAddr, how: Found) {
+        let epoch = match how {
+            Found::Named { config_epoch } => config_epoch,
+            Found::Probe => 0,
+        };
         self.left.retain(|(addr, _)| addr != new);
         if let Some(old) = old {
             self.left.retain(|(addr, _)| *addr != old);
@@ -181,6 +196,24 @@ impl Lineage {
             }
         }
         self.config_epoch = epoch;
+        self.probed_only = matches!(how, Found::Probe);
+    }
+
+    /// A sentinel named the current address, with `epoch` (0: not known).
+    pub(crate) fn named_again(&mut self, epoch: u64) {
+        self.config_epoch = self.config_epoch.max(epoch);
+        self.probed_only = false;
+    }
+
+    /// A failover was aborted. If the client had followed it by probing its candidate and no
+    /// sentinel has named that node since, the sentinels never took the step the client
+    /// took: the master it left is no longer old news. Returns that master.
+    pub(crate) fn undo_probed_step(&mut self) -> Option<NodeAddr> {
+        if !self.probed_only {
+            return None;
+        }
+        self.probed_only = false;
+        self.left.pop().map(|(addr, _)| addr)
     }
 
     /// True when an answer naming `addr` with `epoch` only repeats what the client knew
@@ -265,6 +298,10 @@ mod tests {
         NodeAddr::new("10.0.0.1".to_owned(), port)
     }
 
+    fn named(config_epoch: u64) -> Found {
+        Found::Named { config_epoch }
+    }
+
     #[test]
     fn a_left_master_named_again_without_a_newer_epoch_is_stale() {
         // Resolved at start (epoch unknown), then named with epoch 3.
@@ -273,7 +310,7 @@ mod tests {
             ..Lineage::default()
         };
         // The client confirms the candidate itself: sentinels still name the old one, epoch 3.
-        lineage.moved(Some(at(1)), &at(2), 0);
+        lineage.moved(Some(at(1)), &at(2), Found::Probe);
         assert!(lineage.is_stale(&at(1), 3));
         assert!(
             lineage.is_stale(&at(1), 0),
@@ -288,13 +325,30 @@ mod tests {
             "a node never left is not stale"
         );
         // The promotion is announced (epoch 4); a later failover moves on to a third node.
-        lineage.config_epoch = 4;
-        lineage.moved(Some(at(2)), &at(3), 5);
+        lineage.named_again(4);
+        assert_eq!(lineage.undo_probed_step(), None, "named since: no undo");
+        lineage.moved(Some(at(2)), &at(3), named(5));
         assert!(lineage.is_stale(&at(2), 5));
         assert!(lineage.is_stale(&at(1), 3));
         // Back to the first node with a newer epoch: it is no longer a left one.
-        lineage.moved(Some(at(3)), &at(1), 6);
+        lineage.moved(Some(at(3)), &at(1), named(6));
         assert!(!lineage.is_stale(&at(1), 0));
         assert!(lineage.is_stale(&at(3), 6));
+    }
+
+    #[test]
+    fn an_aborted_failover_followed_by_probe_makes_the_left_master_news_again() {
+        let mut lineage = Lineage {
+            config_epoch: 3,
+            ..Lineage::default()
+        };
+        lineage.moved(Some(at(1)), &at(2), Found::Probe);
+        assert!(lineage.is_stale(&at(1), 3));
+        assert_eq!(lineage.undo_probed_step(), Some(at(1)));
+        assert!(
+            !lineage.is_stale(&at(1), 3),
+            "the sentinels' answer is news again"
+        );
+        assert_eq!(lineage.undo_probed_step(), None, "undone once");
     }
 }

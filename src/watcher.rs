@@ -179,7 +179,11 @@ impl Watcher {
                 let (old, new) = (map(old), map(new));
                 let current = self.shared.masters[index].addr();
                 match current.as_deref() {
-                    Some(cur) if *cur == new => {} // already there: a duplicate announcement
+                    // Already there (by a probe, or a duplicate): now a sentinel vouches for it.
+                    Some(cur) if *cur == new => {
+                        self.shared
+                            .master_named(index, new, Named::Announcement, false)
+                    }
                     // An announcement, not an answer: news whatever the epoch.
                     Some(cur) if *cur == old => {
                         self.shared
