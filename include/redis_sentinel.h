@@ -743,84 +743,6 @@ bool sentinel_options_set_sentinel_tls(struct sentinel_options *opts,
                                        struct sentinel_error **err);
 
 /*
- Runs a command of one to three arguments on the current master of `name`, as
- `sentinel_master_command_argv` does (check out, run, carefully put back), and puts the reply
- in `slot`. The arguments are `a0`..`a2` with lengths `n0`..`n2` (binary-safe); the first NULL
- pointer ends them, so a two-argument command passes `a2 = NULL`. Lengths are `int` so that
- a foreign-call layer can pass its plain integers; longer arguments, and longer commands,
- take `sentinel_master_command_argv`.
-
- Returns the length of a string reply copied into `slot->buf` (0 or more), or one of
- SENTINEL_INTO_NIL, _INTEGER, _STATUS, _REPLY (anything else, or a string longer than
- `slot->cap`), _ERROR (an error reply, bad arguments or a failure, with the same kinds as
- `sentinel_master_command_argv`'s `*err`). Does not take ownership of `name` or the arguments.
-
- # Safety
- `client` is NULL or a live client; `name` NULL or NUL-terminated; each argument before the
- first NULL valid for its length; `slot` NULL or writable, its `buf` valid for `cap` bytes.
- */
-int sentinel_master_command_into(struct sentinel_client *client,
-                                 const char *name,
-                                 struct sentinel_reply_slot *slot,
-                                 const char *a0,
-                                 int n0,
-                                 const char *a1,
-                                 int n1,
-                                 const char *a2,
-                                 int n2);
-
-/*
- Runs a command of one to three arguments on `conn`, as `sentinel_command_argv` does, and
- puts the reply in `slot`. Arguments, returns and errors as in `sentinel_master_command_into`;
- a failure marks `conn` broken as `sentinel_command_argv` does. Does not take ownership of
- `conn` or the arguments.
-
- # Safety
- `conn` is NULL or a checked-out conn used by no other thread; arguments and `slot` as in
- `sentinel_master_command_into`.
- */
-int sentinel_command_into(struct sentinel_conn *conn,
-                          struct sentinel_reply_slot *slot,
-                          const char *a0,
-                          int n0,
-                          const char *a1,
-                          int n1,
-                          const char *a2,
-                          int n2);
-
-/*
- `sentinel_master_command_into` for text arguments: `a0`..`a2` are NUL-terminated strings,
- and the first NULL ends them, so `sentinel_master_command_into_str(client, "m0", &slot,
- "GET", key, NULL)` runs `GET key`. An argument cannot contain a NUL byte; binary arguments
- take `sentinel_master_command_into`. Returns and errors as `sentinel_master_command_into`.
- Does not take ownership of `name` or the arguments.
-
- # Safety
- `client` is NULL or a live client; `name` and each argument before the first NULL are
- NULL-or-NUL-terminated strings; `slot` as in `sentinel_master_command_into`.
- */
-int sentinel_master_command_into_str(struct sentinel_client *client,
-                                     const char *name,
-                                     struct sentinel_reply_slot *slot,
-                                     const char *a0,
-                                     const char *a1,
-                                     const char *a2);
-
-/*
- `sentinel_command_into` for text arguments, NUL-terminated as in
- `sentinel_master_command_into_str`. Does not take ownership of `conn` or the arguments.
-
- # Safety
- `conn` is NULL or a checked-out conn used by no other thread; arguments as in
- `sentinel_master_command_into_str`; `slot` as in `sentinel_master_command_into`.
- */
-int sentinel_command_into_str(struct sentinel_conn *conn,
-                              struct sentinel_reply_slot *slot,
-                              const char *a0,
-                              const char *a1,
-                              const char *a2);
-
-/*
  New options with no sentinel and every default: connect timeout 1000 ms, read and write
  timeouts 3000 ms, pool wait 4000 ms, fence wait 5000 ms, sentinel timeout 1000 ms.
  Caller owns the result; free it with `sentinel_options_free`. NULL only if out of memory.
@@ -979,6 +901,84 @@ struct sentinel_client *sentinel_client_new_with_options(const struct sentinel_o
  inside a tree must not be freed on their own.
  */
 void sentinel_reply_free(struct sentinel_reply *reply);
+
+/*
+ Runs a command of one to three arguments on the current master of `name`, as
+ `sentinel_master_command_argv` does (check out, run, carefully put back), and puts the reply
+ in `slot`. The arguments are `a0`..`a2` with lengths `n0`..`n2` (binary-safe); the first NULL
+ pointer ends them, so a two-argument command passes `a2 = NULL`. Lengths are `int` so that
+ a foreign-call layer can pass its plain integers; longer arguments, and longer commands,
+ take `sentinel_master_command_argv`.
+
+ Returns the length of a string reply copied into `slot->buf` (0 or more), or one of
+ SENTINEL_INTO_NIL, _INTEGER, _STATUS, _REPLY (anything else, or a string longer than
+ `slot->cap`), _ERROR (an error reply, bad arguments or a failure, with the same kinds as
+ `sentinel_master_command_argv`'s `*err`). Does not take ownership of `name` or the arguments.
+
+ # Safety
+ `client` is NULL or a live client; `name` NULL or NUL-terminated; each argument before the
+ first NULL valid for its length; `slot` NULL or writable, its `buf` valid for `cap` bytes.
+ */
+int sentinel_master_command_into(struct sentinel_client *client,
+                                 const char *name,
+                                 struct sentinel_reply_slot *slot,
+                                 const char *a0,
+                                 int n0,
+                                 const char *a1,
+                                 int n1,
+                                 const char *a2,
+                                 int n2);
+
+/*
+ Runs a command of one to three arguments on `conn`, as `sentinel_command_argv` does, and
+ puts the reply in `slot`. Arguments, returns and errors as in `sentinel_master_command_into`;
+ a failure marks `conn` broken as `sentinel_command_argv` does. Does not take ownership of
+ `conn` or the arguments.
+
+ # Safety
+ `conn` is NULL or a checked-out conn used by no other thread; arguments and `slot` as in
+ `sentinel_master_command_into`.
+ */
+int sentinel_command_into(struct sentinel_conn *conn,
+                          struct sentinel_reply_slot *slot,
+                          const char *a0,
+                          int n0,
+                          const char *a1,
+                          int n1,
+                          const char *a2,
+                          int n2);
+
+/*
+ `sentinel_master_command_into` for text arguments: `a0`..`a2` are NUL-terminated strings,
+ and the first NULL ends them, so `sentinel_master_command_into_str(client, "m0", &slot,
+ "GET", key, NULL)` runs `GET key`. An argument cannot contain a NUL byte; binary arguments
+ take `sentinel_master_command_into`. Returns and errors as `sentinel_master_command_into`.
+ Does not take ownership of `name` or the arguments.
+
+ # Safety
+ `client` is NULL or a live client; `name` and each argument before the first NULL are
+ NULL-or-NUL-terminated strings; `slot` as in `sentinel_master_command_into`.
+ */
+int sentinel_master_command_into_str(struct sentinel_client *client,
+                                     const char *name,
+                                     struct sentinel_reply_slot *slot,
+                                     const char *a0,
+                                     const char *a1,
+                                     const char *a2);
+
+/*
+ `sentinel_command_into` for text arguments, NUL-terminated as in
+ `sentinel_master_command_into_str`. Does not take ownership of `conn` or the arguments.
+
+ # Safety
+ `conn` is NULL or a checked-out conn used by no other thread; arguments as in
+ `sentinel_master_command_into_str`; `slot` as in `sentinel_master_command_into`.
+ */
+int sentinel_command_into_str(struct sentinel_conn *conn,
+                              struct sentinel_reply_slot *slot,
+                              const char *a0,
+                              const char *a1,
+                              const char *a2);
 
 /*
  Serializes the tree under `reply` into `nodes` (pre-order: a node, then its children) and

@@ -3,7 +3,10 @@
 use std::ffi::c_char;
 use std::sync::Mutex;
 
-use super::{boundary, boundary_void, mut_arg, ref_arg, sentinel_conn, sentinel_error, str_arg};
+use super::{
+    boundary, boundary_void, mut_arg, new_handle, ref_arg, sentinel_conn, sentinel_error, str_arg,
+    take_handle,
+};
 use crate::client::Client;
 use crate::config::{Config, SentinelAddr};
 use crate::error::Error;
@@ -33,7 +36,7 @@ impl sentinel_client {
         if let Some(handle) = slab.free.pop() {
             return handle;
         }
-        let handle = Box::into_raw(Box::new(sentinel_conn::empty(self, index)));
+        let handle = new_handle(sentinel_conn::empty(self, index));
         slab.all.push(handle);
         handle
     }
@@ -67,7 +70,7 @@ pub unsafe extern "C" fn sentinel_client_new(
     names_len: usize,
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_client {
-    boundary("sentinel_client_new", err, std::ptr::null_mut(), || {
+    boundary(here!(), err, std::ptr::null_mut(), || {
         // SAFETY: NULL or NUL-terminated strings, per the contract above.
         let network = unsafe { str_arg(network, "network") }?;
         // SAFETY: as above.
@@ -110,7 +113,7 @@ pub(crate) unsafe fn client_from_config(
     let core = Client::new(config)?;
     // One slab per master for master conns, then one per master for replica conns.
     let slabs = (0..2 * names_len).map(|_| Mutex::default()).collect();
-    Ok(Box::into_raw(Box::new(sentinel_client { core, slabs })))
+    Ok(new_handle(sentinel_client { core, slabs }))
 }
 
 /// Stops every background thread, closes every socket, and frees `client` together with any
@@ -126,16 +129,15 @@ pub(crate) unsafe fn client_from_config(
 #[no_mangle]
 pub unsafe extern "C" fn sentinel_client_close(client: *mut sentinel_client) {
     boundary_void(|| {
-        if client.is_null() {
+        // SAFETY: NULL or a client from sentinel_client_new, closed once, per the contract.
+        let Some(client) = (unsafe { take_handle(client) }) else {
             return;
-        }
-        // SAFETY: created by Box::into_raw in sentinel_client_new, not closed yet.
-        let client = unsafe { Box::from_raw(client) };
+        };
         for slab in client.slabs.iter() {
             let slab = std::mem::take(&mut *slab.lock().unwrap_or_else(|p| p.into_inner()));
             for handle in slab.all {
-                // SAFETY: every handle in `all` came from Box::into_raw and is freed only here.
-                drop(unsafe { Box::from_raw(handle) });
+                // SAFETY: every handle in `all` came from new_handle and is freed only here.
+                drop(unsafe { take_handle(handle) });
             }
         }
         client.core.close();
@@ -179,7 +181,7 @@ pub unsafe extern "C" fn sentinel_get_master(
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_conn {
     // SAFETY: forwarded contract.
-    unsafe { checkout_handle("sentinel_get_master", client, name, err, Side::Master) }
+    unsafe { checkout_handle(here!(), client, name, err, Side::Master) }
 }
 
 /// Checks out a connection to a healthy replica of `name`, round-robin: replicas that a
@@ -198,7 +200,7 @@ pub unsafe extern "C" fn sentinel_get_replica(
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_conn {
     // SAFETY: forwarded contract.
-    unsafe { checkout_handle("sentinel_get_replica", client, name, err, Side::Replica) }
+    unsafe { checkout_handle(here!(), client, name, err, Side::Replica) }
 }
 
 /// Which pool of a master a checkout draws from.
@@ -213,7 +215,7 @@ enum Side {
 /// # Safety
 /// `client` is NULL or a live client; `name` is NULL or a NUL-terminated string.
 unsafe fn checkout_handle(
-    func: &str,
+    func: &'static str,
     client: *mut sentinel_client,
     name: *const c_char,
     err: *mut *mut sentinel_error,
@@ -311,24 +313,19 @@ pub unsafe extern "C" fn sentinel_master_command_argv(
     argvlen: *const usize,
     err: *mut *mut sentinel_error,
 ) -> *mut super::sentinel_reply {
-    boundary(
-        "sentinel_master_command_argv",
-        err,
-        std::ptr::null_mut(),
-        || {
-            // SAFETY: NULL or a live client, per the contract above.
-            let client = unsafe { ref_arg(client.cast_const(), "client") }?;
-            // SAFETY: NULL or a NUL-terminated string, per the contract above.
-            let name = unsafe { str_arg(name, "name") }?;
-            // SAFETY: forwarded contract.
-            let args = unsafe { super::conn::collect_args(argc, argv, argvlen) }?;
-            let index = client.core.master_index(name)?;
-            let mut conn = client.core.get_master_at(index)?;
-            let result = conn.command(&args);
-            client
-                .core
-                .carefully_put_master(conn, result.as_ref().err());
-            Ok(super::sentinel_reply::from_value(result?))
-        },
-    )
+    boundary(here!(), err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live client, per the contract above.
+        let client = unsafe { ref_arg(client.cast_const(), "client") }?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract above.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: forwarded contract.
+        let args = unsafe { super::conn::collect_args(argc, argv, argvlen) }?;
+        let index = client.core.master_index(name)?;
+        let mut conn = client.core.get_master_at(index)?;
+        let result = conn.command(&args);
+        client
+            .core
+            .carefully_put_master(conn, result.as_ref().err());
+        Ok(super::sentinel_reply::from_value(result?))
+    })
 }

@@ -95,7 +95,7 @@ pub unsafe extern "C" fn sentinel_command_argv(
     argvlen: *const usize,
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_reply {
-    boundary("sentinel_command_argv", err, std::ptr::null_mut(), || {
+    boundary(here!(), err, std::ptr::null_mut(), || {
         // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
         let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
         // SAFETY: forwarded contract.
@@ -136,7 +136,7 @@ pub unsafe extern "C" fn sentinel_append_command_argv(
     argvlen: *const usize,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_append_command_argv", err, false, || {
+    boundary(here!(), err, false, || {
         // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
         let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
         // SAFETY: forwarded contract.
@@ -159,7 +159,7 @@ pub unsafe extern "C" fn sentinel_get_reply(
     conn: *mut sentinel_conn,
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_reply {
-    boundary("sentinel_get_reply", err, std::ptr::null_mut(), || {
+    boundary(here!(), err, std::ptr::null_mut(), || {
         // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
         let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
         Ok(sentinel_reply::from_value(conn.get_reply()?))
@@ -186,7 +186,7 @@ pub unsafe extern "C" fn sentinel_pipeline_argv(
     argvlen: *const usize,
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_reply {
-    boundary("sentinel_pipeline_argv", err, std::ptr::null_mut(), || {
+    boundary(here!(), err, std::ptr::null_mut(), || {
         // SAFETY: NULL or a checked-out conn used only by this thread, per the contract.
         let conn = unsafe { mut_arg(conn, "conn") }?.live()?;
         if ncommands == 0 {

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int, CString};
 
-use super::boundary_void;
+use super::{boundary_void, free_handle};
 use crate::error::{Error, ErrorKind};
 use crate::resp::server_error::{classify, During};
 
@@ -172,10 +172,6 @@ pub extern "C" fn sentinel_error_kind_breaks_connection(kind: c_int) -> bool {
 /// `err` is NULL or an error from this library that has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn sentinel_error_free(err: *mut sentinel_error) {
-    boundary_void(|| {
-        if !err.is_null() {
-            // SAFETY: created by Box::into_raw in `boundary` and not freed yet.
-            drop(unsafe { Box::from_raw(err) });
-        }
-    });
+    // SAFETY: forwarded contract (`boundary` makes every error with new_handle).
+    unsafe { free_handle(err) }
 }

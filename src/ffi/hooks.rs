@@ -110,7 +110,7 @@ pub unsafe extern "C" fn sentinel_options_set_password(
         Ok(())
     };
     // SAFETY: forwarded contract.
-    unsafe { update_options("sentinel_options_set_password", opts, err, set) }
+    unsafe { update_options(here!(), opts, err, set) }
 }
 
 /// Credentials for the sentinels themselves (sentinels with `requirepass`), as
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn sentinel_options_set_sentinel_password(
         Ok(())
     };
     // SAFETY: forwarded contract.
-    unsafe { update_options("sentinel_options_set_sentinel_password", opts, err, set) }
+    unsafe { update_options(here!(), opts, err, set) }
 }
 
 /// Database every data connection selects (SELECT). Default 0. Returns false and sets `*err`
@@ -144,13 +144,13 @@ pub unsafe extern "C" fn sentinel_options_set_database(
     database: i64,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_database", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
+    let set = |config: &mut Config| {
         Config::check_database(database)?;
-        opts.config.database = database;
-        Ok(true)
-    })
+        config.database = database;
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options(here!(), opts, err, set) }
 }
 
 /// Name every data connection gets with CLIENT SETNAME (no spaces). Default: none. Returns
@@ -164,15 +164,15 @@ pub unsafe extern "C" fn sentinel_options_set_client_name(
     name: *const c_char,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_client_name", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
+    let set = |config: &mut Config| {
         // SAFETY: forwarded contract.
         let name = unsafe { str_arg(name, "name") }?;
         Config::check_client_name(name)?;
-        opts.config.client_name = Some(name.to_owned());
-        Ok(true)
-    })
+        config.client_name = Some(name.to_owned());
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options(here!(), opts, err, set) }
 }
 
 /// Speak RESP3 (HELLO 3) on data connections, so replies may be maps, sets, doubles,
@@ -191,7 +191,7 @@ pub unsafe extern "C" fn sentinel_options_set_resp3(
         Ok(())
     };
     // SAFETY: forwarded contract.
-    unsafe { update_options("sentinel_options_set_resp3", opts, err, set) }
+    unsafe { update_options(here!(), opts, err, set) }
 }
 
 /// Applies `map` to every address a sentinel reports (masters, failover candidates, other
@@ -207,41 +207,44 @@ pub unsafe extern "C" fn sentinel_options_set_address_map(
     user_data: *mut c_void,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_address_map", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
-        let user_data = UserData(user_data);
-        opts.config.address_map = map.map(|map| {
-            AddressMap(Arc::new(move |addr: &NodeAddr| {
-                let user_data = user_data;
-                let host = CString::new(addr.host.as_str()).ok()?;
-                let mut out = [0 as c_char; 256];
-                let mut port: c_int = addr.port.into();
-                // SAFETY: the caller promised `map` is callable with these arguments.
-                let mapped = unsafe {
-                    map(
-                        host.as_ptr(),
-                        addr.port.into(),
-                        user_data.0,
-                        out.as_mut_ptr(),
-                        out.len(),
-                        &mut port,
-                    )
-                };
-                if !mapped {
-                    return None;
-                }
-                out[out.len() - 1] = 0;
-                // SAFETY: NUL-terminated within `out` (forced above).
-                let host = unsafe { std::ffi::CStr::from_ptr(out.as_ptr()) }
-                    .to_str()
-                    .ok()?;
-                let port = u16::try_from(port).ok().filter(|&p| p != 0)?;
-                (!host.is_empty()).then(|| NodeAddr::new(host, port))
-            }))
-        });
-        Ok(true)
-    })
+    let set = |config: &mut Config| {
+        config.address_map = c_address_map(map, UserData(user_data));
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options(here!(), opts, err, set) }
+}
+
+/// The address map that calls the C function `map` (if any) with `user_data`.
+fn c_address_map(map: sentinel_address_map_fn, user_data: UserData) -> Option<AddressMap> {
+    let map = map?;
+    Some(AddressMap(Arc::new(move |addr: &NodeAddr| {
+        let user_data = user_data;
+        let host = CString::new(addr.host.as_str()).ok()?;
+        let mut out = [0 as c_char; 256];
+        let mut port: c_int = addr.port.into();
+        // SAFETY: the caller promised `map` is callable with these arguments.
+        let mapped = unsafe {
+            map(
+                host.as_ptr(),
+                addr.port.into(),
+                user_data.0,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut port,
+            )
+        };
+        if !mapped {
+            return None;
+        }
+        out[out.len() - 1] = 0;
+        // SAFETY: NUL-terminated within `out` (forced above).
+        let host = unsafe { std::ffi::CStr::from_ptr(out.as_ptr()) }
+            .to_str()
+            .ok()?;
+        let port = u16::try_from(port).ok().filter(|&p| p != 0)?;
+        (!host.is_empty()).then(|| NodeAddr::new(host, port))
+    })))
 }
 
 /// Calls `callback` with `user_data` for every event (see `sentinel_event_kind`). NULL
@@ -256,21 +259,24 @@ pub unsafe extern "C" fn sentinel_options_set_event_callback(
     user_data: *mut c_void,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_event_callback", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
-        let user_data = UserData(user_data);
-        opts.config.on_event = callback.map(|callback| {
-            EventHook(Arc::new(move |event: &ClientEvent| {
-                let user_data = user_data;
-                deliver(event, |raw| {
-                    // SAFETY: the caller promised `callback` is callable with these arguments.
-                    unsafe { callback(raw, user_data.0) }
-                });
-            }))
+    let set = |config: &mut Config| {
+        config.on_event = c_event_hook(callback, UserData(user_data));
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options(here!(), opts, err, set) }
+}
+
+/// The event hook that calls the C function `callback` (if any) with `user_data`.
+fn c_event_hook(callback: sentinel_event_fn, user_data: UserData) -> Option<EventHook> {
+    let callback = callback?;
+    Some(EventHook(Arc::new(move |event: &ClientEvent| {
+        let user_data = user_data;
+        deliver(event, |raw| {
+            // SAFETY: the caller promised `callback` is callable with these arguments.
+            unsafe { callback(raw, user_data.0) }
         });
-        Ok(true)
-    })
+    })))
 }
 
 fn deliver(event: &ClientEvent, call: impl FnOnce(*const sentinel_event)) {
@@ -370,7 +376,7 @@ pub unsafe extern "C" fn sentinel_client_stats(
     out: *mut sentinel_master_stats,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_client_stats", err, false, || {
+    boundary(here!(), err, false, || {
         // SAFETY: forwarded contract.
         let client = unsafe { ref_arg(client.cast_const(), "client") }?;
         // SAFETY: forwarded contract.
@@ -445,12 +451,12 @@ pub unsafe extern "C" fn sentinel_options_set_tls(
     server_name: *const c_char,
     err: *mut *mut sentinel_error,
 ) -> bool {
-    boundary("sentinel_options_set_tls", err, false, || {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { mut_arg(opts, "opts") }?;
-        opts.config.data_tls = Some(tls_options(ca_file, cert_file, key_file, server_name)?);
-        Ok(true)
-    })
+    let set = |config: &mut Config| {
+        config.data_tls = Some(tls_options(ca_file, cert_file, key_file, server_name)?);
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options(here!(), opts, err, set) }
 }
 
 /// TLS to sentinels, as `sentinel_options_set_tls`; `server_name` (or NULL for the dialed
@@ -472,5 +478,5 @@ pub unsafe extern "C" fn sentinel_options_set_sentinel_tls(
         Ok(())
     };
     // SAFETY: forwarded contract.
-    unsafe { update_options("sentinel_options_set_sentinel_tls", opts, err, set) }
+    unsafe { update_options(here!(), opts, err, set) }
 }

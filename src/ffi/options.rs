@@ -4,7 +4,10 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::client::client_from_config;
-use super::{boundary, boundary_void, mut_arg, ref_arg, sentinel_client, sentinel_error, str_arg};
+use super::{
+    boundary, export_name, free_handle, mut_arg, new_handle, ref_arg, sentinel_client,
+    sentinel_error, str_arg,
+};
 use crate::config::{Config, SentinelAddr};
 use crate::error::Error;
 
@@ -19,16 +22,12 @@ pub struct sentinel_options {
 /// Caller owns the result; free it with `sentinel_options_free`. NULL only if out of memory.
 #[no_mangle]
 pub extern "C" fn sentinel_options_new() -> *mut sentinel_options {
-    boundary(
-        "sentinel_options_new",
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        || {
-            Ok(Box::into_raw(Box::new(sentinel_options {
-                config: Config::default(),
-            })))
-        },
-    )
+    let options = || {
+        Ok(new_handle(sentinel_options {
+            config: Config::default(),
+        }))
+    };
+    boundary(here!(), std::ptr::null_mut(), std::ptr::null_mut(), options)
 }
 
 /// Frees `opts`. NULL is a no-op. Clients made from `opts` do not depend on it.
@@ -37,12 +36,8 @@ pub extern "C" fn sentinel_options_new() -> *mut sentinel_options {
 /// `opts` is NULL or options from `sentinel_options_new` that have not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn sentinel_options_free(opts: *mut sentinel_options) {
-    boundary_void(|| {
-        if !opts.is_null() {
-            // SAFETY: created by Box::into_raw in sentinel_options_new, not freed yet.
-            drop(unsafe { Box::from_raw(opts) });
-        }
-    });
+    // SAFETY: forwarded contract.
+    unsafe { free_handle(opts) }
 }
 
 /// Adds a sentinel to ask (in the order added). `network` and `address` as in
@@ -70,7 +65,7 @@ pub unsafe extern "C" fn sentinel_options_add_sentinel(
         Ok(())
     };
     // SAFETY: forwarded contract.
-    unsafe { update_options("sentinel_options_add_sentinel", opts, err, add) }
+    unsafe { update_options(here!(), opts, err, add) }
 }
 
 /// Runs `update` on the options behind `opts` for the setter `func`: NULL `opts` or an `Err`
@@ -79,7 +74,7 @@ pub unsafe extern "C" fn sentinel_options_add_sentinel(
 /// # Safety
 /// `opts` is NULL or live options used by no other thread.
 pub(crate) unsafe fn update_options(
-    func: &str,
+    func: &'static str,
     opts: *mut sentinel_options,
     err: *mut *mut sentinel_error,
     update: impl FnOnce(&mut Config) -> Result<(), Error>,
@@ -96,7 +91,7 @@ pub(crate) unsafe fn update_options(
 /// # Safety
 /// `opts` is NULL or live options used by no other thread.
 unsafe fn set_millis(
-    func: &str,
+    func: &'static str,
     opts: *mut sentinel_options,
     millis: u64,
     err: *mut *mut sentinel_error,
@@ -106,7 +101,7 @@ unsafe fn set_millis(
     unsafe {
         update_options(func, opts, err, |config| {
             let value = Duration::from_millis(millis);
-            Config::check_timeout(func, value)?;
+            Config::check_timeout(export_name(func), value)?;
             *field(config) = value;
             Ok(())
         })
@@ -126,15 +121,7 @@ pub unsafe extern "C" fn sentinel_options_set_connect_timeout_ms(
     err: *mut *mut sentinel_error,
 ) -> bool {
     // SAFETY: forwarded contract.
-    unsafe {
-        set_millis(
-            "sentinel_options_set_connect_timeout_ms",
-            opts,
-            millis,
-            err,
-            |c| &mut c.connect_timeout,
-        )
-    }
+    unsafe { set_millis(here!(), opts, millis, err, |c| &mut c.connect_timeout) }
 }
 
 /// Bound on the whole reply of a command (or all replies of a pipeline), counted from the
@@ -153,15 +140,7 @@ pub unsafe extern "C" fn sentinel_options_set_read_timeout_ms(
     err: *mut *mut sentinel_error,
 ) -> bool {
     // SAFETY: forwarded contract.
-    unsafe {
-        set_millis(
-            "sentinel_options_set_read_timeout_ms",
-            opts,
-            millis,
-            err,
-            |c| &mut c.read_timeout,
-        )
-    }
+    unsafe { set_millis(here!(), opts, millis, err, |c| &mut c.read_timeout) }
 }
 
 /// Bound on writing one command to a data node. Default 3000 ms.
@@ -176,15 +155,7 @@ pub unsafe extern "C" fn sentinel_options_set_write_timeout_ms(
     err: *mut *mut sentinel_error,
 ) -> bool {
     // SAFETY: forwarded contract.
-    unsafe {
-        set_millis(
-            "sentinel_options_set_write_timeout_ms",
-            opts,
-            millis,
-            err,
-            |c| &mut c.write_timeout,
-        )
-    }
+    unsafe { set_millis(here!(), opts, millis, err, |c| &mut c.write_timeout) }
 }
 
 /// How long `sentinel_get_master` waits for a free connection before POOL_TIMEOUT.
@@ -199,15 +170,7 @@ pub unsafe extern "C" fn sentinel_options_set_pool_wait_ms(
     err: *mut *mut sentinel_error,
 ) -> bool {
     // SAFETY: forwarded contract.
-    unsafe {
-        set_millis(
-            "sentinel_options_set_pool_wait_ms",
-            opts,
-            millis,
-            err,
-            |c| &mut c.pool_wait,
-        )
-    }
+    unsafe { set_millis(here!(), opts, millis, err, |c| &mut c.pool_wait) }
 }
 
 /// Longest a failover may fence a master: while fenced, `sentinel_get_master` waits up to this
@@ -224,15 +187,7 @@ pub unsafe extern "C" fn sentinel_options_set_fence_wait_ms(
     err: *mut *mut sentinel_error,
 ) -> bool {
     // SAFETY: forwarded contract.
-    unsafe {
-        set_millis(
-            "sentinel_options_set_fence_wait_ms",
-            opts,
-            millis,
-            err,
-            |c| &mut c.fence_wait,
-        )
-    }
+    unsafe { set_millis(here!(), opts, millis, err, |c| &mut c.fence_wait) }
 }
 
 /// Bound on connecting to and querying a sentinel; a silent sentinel link is dropped after
@@ -248,15 +203,7 @@ pub unsafe extern "C" fn sentinel_options_set_sentinel_timeout_ms(
     err: *mut *mut sentinel_error,
 ) -> bool {
     // SAFETY: forwarded contract.
-    unsafe {
-        set_millis(
-            "sentinel_options_set_sentinel_timeout_ms",
-            opts,
-            millis,
-            err,
-            |c| &mut c.sentinel_timeout,
-        )
-    }
+    unsafe { set_millis(here!(), opts, millis, err, |c| &mut c.sentinel_timeout) }
 }
 
 /// After sending commands, spin on the socket for up to `micros` microseconds waiting for
@@ -284,7 +231,7 @@ pub unsafe extern "C" fn sentinel_options_set_busy_poll_us(
         Ok(())
     };
     // SAFETY: forwarded contract.
-    unsafe { update_options("sentinel_options_set_busy_poll_us", opts, err, set) }
+    unsafe { update_options(here!(), opts, err, set) }
 }
 
 /// TCP keepalive for every connection (data and sentinel): the kernel probes a connection
@@ -309,7 +256,7 @@ pub unsafe extern "C" fn sentinel_options_set_tcp_keepalive_s(
         Ok(())
     };
     // SAFETY: forwarded contract.
-    unsafe { update_options("sentinel_options_set_tcp_keepalive_s", opts, err, set) }
+    unsafe { update_options(here!(), opts, err, set) }
 }
 
 /// Like `sentinel_client_new`, with the sentinels and timeouts of `opts` (at least one
@@ -327,20 +274,15 @@ pub unsafe extern "C" fn sentinel_client_new_with_options(
     names_len: usize,
     err: *mut *mut sentinel_error,
 ) -> *mut sentinel_client {
-    boundary(
-        "sentinel_client_new_with_options",
-        err,
-        std::ptr::null_mut(),
-        || {
-            // SAFETY: forwarded contract.
-            let opts = unsafe { ref_arg(opts, "opts") }?;
-            if opts.config.sentinels.is_empty() {
-                return Err(Error::invalid(
-                    "opts has no sentinel: add one with sentinel_options_add_sentinel",
-                ));
-            }
-            // SAFETY: forwarded contract.
-            unsafe { client_from_config(opts.config.clone(), pool_size, names, names_len) }
-        },
-    )
+    boundary(here!(), err, std::ptr::null_mut(), || {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { ref_arg(opts, "opts") }?;
+        if opts.config.sentinels.is_empty() {
+            return Err(Error::invalid(
+                "opts has no sentinel: add one with sentinel_options_add_sentinel",
+            ));
+        }
+        // SAFETY: forwarded contract.
+        unsafe { client_from_config(opts.config.clone(), pool_size, names, names_len) }
+    })
 }

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int, c_longlong};
 
-use super::boundary_void;
+use super::{boundary_void, new_handle, take_handle};
 use crate::pool::Value;
 use crate::resp::server_error::server_error_text;
 
@@ -139,7 +139,7 @@ impl sentinel_reply {
 
     /// Builds the tree for `value`; the caller frees it with `sentinel_reply_free`.
     pub(crate) fn from_value(value: Value) -> *mut sentinel_reply {
-        Box::into_raw(Box::new(Self::build(value)))
+        new_handle(Self::build(value))
     }
 }
 
@@ -174,11 +174,10 @@ pub unsafe extern "C" fn sentinel_reply_free(reply: *mut sentinel_reply) {
 /// # Safety
 /// `reply` is NULL or a node built by `from_value` and not freed yet.
 unsafe fn free_tree(reply: *mut sentinel_reply) {
-    if reply.is_null() {
+    // SAFETY: built by new_handle in `from_value`, freed once, per the contract.
+    let Some(node) = (unsafe { take_handle(reply) }) else {
         return;
-    }
-    // SAFETY: built by Box::into_raw in `from_value`/`with_children`.
-    let node = unsafe { Box::from_raw(reply) };
+    };
     if !node.str.is_null() {
         let text = std::ptr::slice_from_raw_parts_mut(node.str.cast::<u8>(), node.len + 1);
         // SAFETY: `str` is a Box<[u8]> of `len + 1` bytes made by `with_bytes`.
@@ -240,145 +239,5 @@ mod tests {
         assert_eq!(string_of(node), b"inf\0");
         // SAFETY: root of a live tree.
         unsafe { sentinel_reply_free(root) };
-    }
-}
-
-/// One node of a flattened reply tree (see `sentinel_reply_flatten`): 40 bytes, native endian.
-#[repr(C)]
-#[allow(non_camel_case_types)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct sentinel_flat_node {
-    /// A `sentinel_reply_type`.
-    pub r#type: i32,
-    pub reserved: i32,
-    /// INTEGER and BOOL: the value; ARRAY, SET, PUSH, MAP: the number of children (MAP: 2 x pairs).
-    pub integer: i64,
-    /// DOUBLE: the value.
-    pub dval: f64,
-    /// Bytes of this node's string in the strings buffer.
-    pub len: u64,
-    /// Where this node's string starts in the strings buffer.
-    pub offset: u64,
-}
-
-/// Serializes the tree under `reply` into `nodes` (pre-order: a node, then its children) and
-/// `strings` (every string, back to back, without NULs), for bindings that read one buffer
-/// faster than many nodes. Writes the number of nodes and of string bytes the tree needs into
-/// `needed[0]` and `needed[1]`, and fills the buffers only when they are large enough
-/// (`nodes_cap` nodes, `strings_cap` bytes; call once with 0 to size them). Returns true when
-/// it filled them. Does not take ownership of anything.
-///
-/// # Safety
-/// `reply` is NULL or a live reply; `nodes`/`strings` hold their caps (or are NULL with cap
-/// 0); `needed` is NULL or holds 2 values.
-#[no_mangle]
-pub unsafe extern "C" fn sentinel_reply_flatten(
-    reply: *const sentinel_reply,
-    nodes: *mut sentinel_flat_node,
-    nodes_cap: usize,
-    strings: *mut c_char,
-    strings_cap: usize,
-    needed: *mut usize,
-) -> bool {
-    let mut filled = false;
-    boundary_void(|| {
-        // SAFETY: NULL or a live reply, per the contract above.
-        let Some(root) = (unsafe { reply.as_ref() }) else {
-            return;
-        };
-        let mut counts = (0usize, 0usize);
-        // SAFETY: a live tree.
-        unsafe { measure(root, &mut counts) };
-        if !needed.is_null() {
-            // SAFETY: `needed` holds 2 values, per the contract above.
-            unsafe {
-                *needed = counts.0;
-                *needed.add(1) = counts.1;
-            }
-        }
-        if nodes.is_null()
-            || nodes_cap < counts.0
-            || (counts.1 > 0 && (strings.is_null() || strings_cap < counts.1))
-        {
-            return;
-        }
-        // SAFETY: the buffers hold what `measure` counted, per the caps checked above.
-        let nodes = unsafe { std::slice::from_raw_parts_mut(nodes, counts.0) };
-        let strings = if counts.1 == 0 {
-            &mut [][..]
-        } else {
-            // SAFETY: as above.
-            unsafe { std::slice::from_raw_parts_mut(strings.cast::<u8>(), counts.1) }
-        };
-        let mut at = (0usize, 0usize);
-        // SAFETY: a live tree.
-        unsafe { flatten(root, nodes, strings, &mut at) };
-        filled = true;
-    });
-    filled
-}
-
-/// # Safety
-/// `node` is part of a live tree.
-unsafe fn children(node: &sentinel_reply) -> &[*mut sentinel_reply] {
-    if node.element.is_null() {
-        &[]
-    } else {
-        // SAFETY: `element` holds `elements` pointers.
-        unsafe { std::slice::from_raw_parts(node.element, node.elements) }
-    }
-}
-
-/// # Safety
-/// `node` is part of a live tree.
-unsafe fn measure(node: &sentinel_reply, counts: &mut (usize, usize)) {
-    counts.0 += 1;
-    if !node.str.is_null() {
-        counts.1 += node.len;
-    }
-    // SAFETY: a live tree.
-    for &child in unsafe { children(node) } {
-        // SAFETY: children of a live tree are live.
-        unsafe { measure(&*child, counts) };
-    }
-}
-
-/// # Safety
-/// `node` is part of a live tree; the buffers are as large as `measure` said.
-unsafe fn flatten(
-    node: &sentinel_reply,
-    nodes: &mut [sentinel_flat_node],
-    strings: &mut [u8],
-    at: &mut (usize, usize),
-) {
-    let mut flat = sentinel_flat_node {
-        r#type: node.r#type,
-        integer: node.integer,
-        dval: node.dval,
-        offset: at.1 as u64,
-        ..Default::default()
-    };
-    if !node.str.is_null() {
-        // SAFETY: `str` holds `len` bytes.
-        let text = unsafe { std::slice::from_raw_parts(node.str.cast::<u8>(), node.len) };
-        strings[at.1..at.1 + node.len].copy_from_slice(text);
-        flat.len = node.len as u64;
-        at.1 += node.len;
-    }
-    let aggregates = [
-        SENTINEL_REPLY_ARRAY,
-        SENTINEL_REPLY_SET,
-        SENTINEL_REPLY_PUSH,
-        SENTINEL_REPLY_MAP,
-    ];
-    if aggregates.iter().any(|&kind| kind as c_int == node.r#type) {
-        flat.integer = node.elements as i64;
-    }
-    nodes[at.0] = flat;
-    at.0 += 1;
-    // SAFETY: a live tree.
-    for &child in unsafe { children(node) } {
-        // SAFETY: children of a live tree are live.
-        unsafe { flatten(&*child, nodes, strings, at) };
     }
 }

@@ -1,15 +1,19 @@
-//! Short commands whose reply is copied into the caller's buffer: for bindings such as ctypes,
-//! where every foreign call, every argument array element and every reply field read costs more
-//! than the native work. Arguments travel as plain pointer/length parameters (or, in the `_str`
-//! forms, as NUL-terminated strings: fewer parameters to convert), and a string, status,
-//! integer or nil reply comes back without a reply tree to walk or free.
+//! The fast path for bindings such as ctypes, where every foreign call, every argument array
+//! element and every reply field read costs more than the native work.
+//!
+//! - Short commands whose reply is copied into the caller's buffer (`*_into`): arguments travel
+//!   as plain pointer/length parameters (or, in the `_str` forms, as NUL-terminated strings:
+//!   fewer parameters to convert), and a string, status, integer or nil reply comes back in a
+//!   reusable slot, without a reply tree to walk or free.
+//! - `sentinel_reply_flatten`: any other reply tree as two flat buffers, read in one go.
 
 use std::ffi::{c_char, c_int, c_longlong, CStr};
 
 use redis::Value;
 
-use super::{boundary, mut_arg, ref_arg, sentinel_client, sentinel_conn, sentinel_error};
-use super::{sentinel_reply, str_arg};
+use super::sentinel_reply_type::*;
+use super::{boundary, boundary_void, mut_arg, ref_arg, sentinel_client, sentinel_conn};
+use super::{sentinel_error, sentinel_reply, str_arg};
 use crate::error::{Error, Result};
 
 /// What `sentinel_master_command_into` and `sentinel_command_into` (and their `_str` forms)
@@ -85,7 +89,7 @@ pub unsafe extern "C" fn sentinel_master_command_into(
 ) -> c_int {
     // SAFETY: forwarded contract (the arguments are read inside the boundary).
     unsafe {
-        master_into_slot("sentinel_master_command_into", client, name, slot, || {
+        master_into_slot(here!(), client, name, slot, || {
             short_args([(a0, n0), (a1, n1), (a2, n2)])
         })
     }
@@ -113,7 +117,7 @@ pub unsafe extern "C" fn sentinel_command_into(
 ) -> c_int {
     // SAFETY: forwarded contract (the arguments are read inside the boundary).
     unsafe {
-        conn_into_slot("sentinel_command_into", conn, slot, || {
+        conn_into_slot(here!(), conn, slot, || {
             short_args([(a0, n0), (a1, n1), (a2, n2)])
         })
     }
@@ -138,15 +142,7 @@ pub unsafe extern "C" fn sentinel_master_command_into_str(
     a2: *const c_char,
 ) -> c_int {
     // SAFETY: forwarded contract (the arguments are read inside the boundary).
-    unsafe {
-        master_into_slot(
-            "sentinel_master_command_into_str",
-            client,
-            name,
-            slot,
-            || text_args([a0, a1, a2]),
-        )
-    }
+    unsafe { master_into_slot(here!(), client, name, slot, || text_args([a0, a1, a2])) }
 }
 
 /// `sentinel_command_into` for text arguments, NUL-terminated as in
@@ -164,11 +160,7 @@ pub unsafe extern "C" fn sentinel_command_into_str(
     a2: *const c_char,
 ) -> c_int {
     // SAFETY: forwarded contract (the arguments are read inside the boundary).
-    unsafe {
-        conn_into_slot("sentinel_command_into_str", conn, slot, || {
-            text_args([a0, a1, a2])
-        })
-    }
+    unsafe { conn_into_slot(here!(), conn, slot, || text_args([a0, a1, a2])) }
 }
 
 /// Runs the command `args` gives on the current master of `name` as
@@ -179,7 +171,7 @@ pub unsafe extern "C" fn sentinel_command_into_str(
 /// `client` is NULL or a live client; `name` NULL or NUL-terminated; `slot` NULL or writable,
 /// its `buf` valid for `cap` bytes.
 unsafe fn master_into_slot<'a>(
-    func: &str,
+    func: &'static str,
     client: *mut sentinel_client,
     name: *const c_char,
     slot: *mut sentinel_reply_slot,
@@ -210,7 +202,7 @@ unsafe fn master_into_slot<'a>(
 /// `conn` is NULL or a checked-out conn used by no other thread; `slot` NULL or writable, its
 /// `buf` valid for `cap` bytes.
 unsafe fn conn_into_slot<'a>(
-    func: &str,
+    func: &'static str,
     conn: *mut sentinel_conn,
     slot: *mut sentinel_reply_slot,
     args: impl FnOnce() -> Result<([&'a [u8]; 3], usize)>,
@@ -231,7 +223,7 @@ unsafe fn conn_into_slot<'a>(
 /// # Safety
 /// `slot` is NULL or writable, its `buf` valid for `cap` bytes.
 unsafe fn into_slot(
-    func: &str,
+    func: &'static str,
     slot: *mut sentinel_reply_slot,
     body: impl FnOnce() -> Result<Value>,
 ) -> c_int {
@@ -330,5 +322,145 @@ fn fill(slot: &mut sentinel_reply_slot, value: Value) -> c_int {
             slot.reply = sentinel_reply::from_value(other);
             SENTINEL_INTO_REPLY as c_int
         }
+    }
+}
+
+/// One node of a flattened reply tree (see `sentinel_reply_flatten`): 40 bytes, native endian.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct sentinel_flat_node {
+    /// A `sentinel_reply_type`.
+    pub r#type: i32,
+    pub reserved: i32,
+    /// INTEGER and BOOL: the value; ARRAY, SET, PUSH, MAP: the number of children (MAP: 2 x pairs).
+    pub integer: i64,
+    /// DOUBLE: the value.
+    pub dval: f64,
+    /// Bytes of this node's string in the strings buffer.
+    pub len: u64,
+    /// Where this node's string starts in the strings buffer.
+    pub offset: u64,
+}
+
+/// Serializes the tree under `reply` into `nodes` (pre-order: a node, then its children) and
+/// `strings` (every string, back to back, without NULs), for bindings that read one buffer
+/// faster than many nodes. Writes the number of nodes and of string bytes the tree needs into
+/// `needed[0]` and `needed[1]`, and fills the buffers only when they are large enough
+/// (`nodes_cap` nodes, `strings_cap` bytes; call once with 0 to size them). Returns true when
+/// it filled them. Does not take ownership of anything.
+///
+/// # Safety
+/// `reply` is NULL or a live reply; `nodes`/`strings` hold their caps (or are NULL with cap
+/// 0); `needed` is NULL or holds 2 values.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_reply_flatten(
+    reply: *const sentinel_reply,
+    nodes: *mut sentinel_flat_node,
+    nodes_cap: usize,
+    strings: *mut c_char,
+    strings_cap: usize,
+    needed: *mut usize,
+) -> bool {
+    let mut filled = false;
+    boundary_void(|| {
+        // SAFETY: NULL or a live reply, per the contract above.
+        let Some(root) = (unsafe { reply.as_ref() }) else {
+            return;
+        };
+        let mut counts = (0usize, 0usize);
+        // SAFETY: a live tree.
+        unsafe { measure(root, &mut counts) };
+        if !needed.is_null() {
+            // SAFETY: `needed` holds 2 values, per the contract above.
+            unsafe {
+                *needed = counts.0;
+                *needed.add(1) = counts.1;
+            }
+        }
+        if nodes.is_null()
+            || nodes_cap < counts.0
+            || (counts.1 > 0 && (strings.is_null() || strings_cap < counts.1))
+        {
+            return;
+        }
+        // SAFETY: the buffers hold what `measure` counted, per the caps checked above.
+        let nodes = unsafe { std::slice::from_raw_parts_mut(nodes, counts.0) };
+        let strings = if counts.1 == 0 {
+            &mut [][..]
+        } else {
+            // SAFETY: as above.
+            unsafe { std::slice::from_raw_parts_mut(strings.cast::<u8>(), counts.1) }
+        };
+        let mut at = (0usize, 0usize);
+        // SAFETY: a live tree.
+        unsafe { flatten(root, nodes, strings, &mut at) };
+        filled = true;
+    });
+    filled
+}
+
+/// # Safety
+/// `node` is part of a live tree.
+unsafe fn children(node: &sentinel_reply) -> &[*mut sentinel_reply] {
+    if node.element.is_null() {
+        &[]
+    } else {
+        // SAFETY: `element` holds `elements` pointers.
+        unsafe { std::slice::from_raw_parts(node.element, node.elements) }
+    }
+}
+
+/// # Safety
+/// `node` is part of a live tree.
+unsafe fn measure(node: &sentinel_reply, counts: &mut (usize, usize)) {
+    counts.0 += 1;
+    if !node.str.is_null() {
+        counts.1 += node.len;
+    }
+    // SAFETY: a live tree.
+    for &child in unsafe { children(node) } {
+        // SAFETY: children of a live tree are live.
+        unsafe { measure(&*child, counts) };
+    }
+}
+
+/// # Safety
+/// `node` is part of a live tree; the buffers are as large as `measure` said.
+unsafe fn flatten(
+    node: &sentinel_reply,
+    nodes: &mut [sentinel_flat_node],
+    strings: &mut [u8],
+    at: &mut (usize, usize),
+) {
+    let mut flat = sentinel_flat_node {
+        r#type: node.r#type,
+        integer: node.integer,
+        dval: node.dval,
+        offset: at.1 as u64,
+        ..Default::default()
+    };
+    if !node.str.is_null() {
+        // SAFETY: `str` holds `len` bytes.
+        let text = unsafe { std::slice::from_raw_parts(node.str.cast::<u8>(), node.len) };
+        strings[at.1..at.1 + node.len].copy_from_slice(text);
+        flat.len = node.len as u64;
+        at.1 += node.len;
+    }
+    let aggregates = [
+        SENTINEL_REPLY_ARRAY,
+        SENTINEL_REPLY_SET,
+        SENTINEL_REPLY_PUSH,
+        SENTINEL_REPLY_MAP,
+    ];
+    if aggregates.iter().any(|&kind| kind as c_int == node.r#type) {
+        flat.integer = node.elements as i64;
+    }
+    nodes[at.0] = flat;
+    at.0 += 1;
+    // SAFETY: a live tree.
+    for &child in unsafe { children(node) } {
+        // SAFETY: children of a live tree are live.
+        unsafe { flatten(&*child, nodes, strings, at) };
     }
 }
