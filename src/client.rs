@@ -17,6 +17,7 @@ use crate::watcher::watch;
 
 /// What [`Client::stats`] reports for one master.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MasterStats {
     /// Where conns are handed out to now.
     pub address: NodeAddr,

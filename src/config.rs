@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 
 /// Where a sentinel listens.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SentinelAddr {
     Tcp(NodeAddr),
     Unix(PathBuf),
@@ -99,6 +100,7 @@ impl fmt::Display for NodeAddr {
 
 /// Everything a [`crate::Client`] needs. Defaults are the documented defaults of the C API.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// Sentinels to ask first; others are discovered with `SENTINEL SENTINELS`.
     pub sentinels: Vec<SentinelAddr>,
@@ -160,6 +162,7 @@ pub struct Config {
 /// TLS settings for one kind of node. PEM files; without a CA file the system's roots are
 /// trusted. The server name, when given, is verified instead of the dialed host.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlsOptions {
     pub ca_file: Option<PathBuf>,
     pub cert_file: Option<PathBuf>,
@@ -169,12 +172,21 @@ pub struct TlsOptions {
 
 /// A user name (for ACL users) and a password. Debug output never shows the password.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Credentials {
     pub username: Option<String>,
     pub password: String,
 }
 
 impl Credentials {
+    /// The password of the default user (`username` None) or of an ACL user.
+    pub fn new(username: Option<String>, password: impl Into<String>) -> Credentials {
+        Credentials {
+            username,
+            password: password.into(),
+        }
+    }
+
     /// `AUTH [username] password`, as sent to sentinels and (in RESP2) to data nodes.
     pub(crate) fn auth_command(&self) -> Vec<&[u8]> {
         let mut args: Vec<&[u8]> = vec![b"AUTH"];
@@ -210,6 +222,7 @@ impl fmt::Debug for AddressMap {
 
 /// What the client tells an event hook.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientEvent {
     /// A master moved: conns handed out from now on point at `new`.
     MasterSwitched {

@@ -5,6 +5,7 @@ use std::fmt;
 /// What went wrong, in the categories a caller can act on. Numbers match `sentinel_error_kind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// NULL where not allowed, bad UTF-8, pool size 0, no names, bad address.
     InvalidArgument = 1,

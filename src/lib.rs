@@ -48,7 +48,8 @@ pub use config::{
     AddressMap, ClientEvent, Config, Credentials, EventHook, NodeAddr, SentinelAddr, TlsOptions,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use pool::{Conn, Value};
+pub use pool::Conn;
+pub use resp::value::{ServerError, Value};
 
 /// The library version, `MAJOR.MINOR.PATCH`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

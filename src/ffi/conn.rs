@@ -216,8 +216,8 @@ pub unsafe extern "C" fn sentinel_pipeline_argv(
             rest = tail;
         }
         let replies = conn.pipeline(&commands)?;
-        Ok(sentinel_reply::from_value(crate::pool::Value::Array(
-            replies,
-        )))
+        Ok(sentinel_reply::from_value(
+            crate::resp::value::Value::Array(replies),
+        ))
     })
 }

@@ -9,7 +9,7 @@
 
 use std::ffi::{c_char, c_int, c_longlong, CStr};
 
-use redis::Value;
+use crate::resp::value::Value;
 
 use super::sentinel_reply_type::*;
 use super::{boundary, boundary_void, mut_arg, ref_arg, sentinel_client, sentinel_conn};

@@ -3,8 +3,7 @@
 use std::ffi::{c_char, c_int, c_longlong};
 
 use super::{boundary_void, new_handle, take_handle};
-use crate::pool::Value;
-use crate::resp::server_error::server_error_text;
+use crate::resp::value::Value;
 
 /// Reply types; the numbers are hiredis's `REDIS_REPLY_*`.
 #[repr(C)]
@@ -124,16 +123,13 @@ impl sentinel_reply {
             }
             Value::BigNumber(digits) => Self::with_owned(SENTINEL_REPLY_BIGNUM, digits),
             Value::Push { kind, data } => {
-                let head = Value::BulkString(kind.to_string().into_bytes());
+                let head = Value::BulkString(kind.into_bytes());
                 let all = std::iter::once(head).chain(data).collect::<Vec<_>>();
                 Self::with_children(SENTINEL_REPLY_PUSH, all.into_iter())
             }
             Value::ServerError(err) => {
-                Self::with_bytes(SENTINEL_REPLY_ERROR, server_error_text(&err).as_bytes())
+                Self::with_bytes(SENTINEL_REPLY_ERROR, err.to_string().as_bytes())
             }
-            // `Value` is non-exhaustive: show anything new as its debug text.
-            #[allow(unreachable_patterns)]
-            other => Self::with_bytes(SENTINEL_REPLY_STATUS, format!("{other:?}").as_bytes()),
         }
     }
 

@@ -12,10 +12,8 @@ use crate::net::tls::Dial;
 use crate::pool::gate::{LiveSocket, NodeGate, IDLE, SENDING, WAITING};
 use crate::pool::link::DataLink;
 use crate::resp::encode::encode_command;
-use crate::resp::server_error::{
-    data_node_error, kind_of, says_replica, server_error_text, During,
-};
-use redis::Value;
+use crate::resp::server_error::{data_node_error, kind_of, says_replica, During};
+use crate::resp::value::Value;
 
 /// A connection to a data node, as pooled.
 pub struct DataConnection {
@@ -239,7 +237,7 @@ impl DataConnection {
         let Value::ServerError(err) = reply else {
             return Ok(reply);
         };
-        let text = server_error_text(&err);
+        let text = err.to_string();
         let kind = kind_of(&err, During::Command);
         if kind == ErrorKind::Server {
             return Err(Error::new(kind, text));

@@ -9,7 +9,9 @@
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use redis::{RedisResult, Value};
+use redis::RedisResult;
+
+use crate::resp::value::Value;
 
 use crate::command::blocking::ServerWait;
 use crate::config::{Config, NodeAddr};
@@ -19,7 +21,7 @@ use crate::net::stream::{SocketHandle, Stream};
 use crate::net::tls::Dial;
 use crate::resp::encode::encode_command;
 use crate::resp::read::ReplyReader;
-use crate::resp::server_error::{data_node_error, kind_of, server_error_text, During};
+use crate::resp::server_error::{data_node_error, kind_of, During};
 
 pub(crate) struct DataLink {
     stream: Stream,
@@ -102,7 +104,7 @@ impl DataLink {
             .map_err(|e| data_node_error(&e, addr))?;
         for (step, reply) in steps.iter().zip(replies) {
             if let Value::ServerError(err) = reply {
-                let text = server_error_text(&err);
+                let text = err.to_string();
                 let kind = match kind_of(&err, During::Login) {
                     // Whatever AUTH answers, the login was refused.
                     _ if *step == "AUTH" => ErrorKind::Auth,

@@ -18,4 +18,3 @@ pub(crate) mod replicas;
 
 pub use conn::Conn;
 pub(crate) use node::NodePool;
-pub use redis::Value;

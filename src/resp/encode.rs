@@ -1,5 +1,5 @@
 //! Encoding commands in RESP, for every link: data connections, sentinels and ROLE probes.
-//! Replies are read by [`crate::resp::read`], into `redis::Value`s.
+//! Replies are read by [`crate::resp::read`], into [`Value`](crate::resp::value::Value)s.
 
 /// Appends one command in RESP form to `out`.
 pub fn encode_command(out: &mut Vec<u8>, args: &[&[u8]]) {

@@ -4,3 +4,4 @@
 pub(crate) mod encode;
 pub(crate) mod read;
 pub(crate) mod server_error;
+pub(crate) mod value;

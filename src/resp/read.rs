@@ -1,4 +1,4 @@
-//! Reading replies from data nodes into `redis::Value`s.
+//! Reading replies from data nodes into [`Value`]s.
 //!
 //! A reply is first *scanned*: header by header, to find where it ends. The scan resumes where
 //! it stopped when more bytes arrive, so a large reply is scanned once however many reads it
@@ -12,7 +12,9 @@
 
 use std::io::{self, Read};
 
-use redis::{RedisResult, Value};
+use redis::RedisResult;
+
+use super::value::Value;
 
 /// Nesting deeper than this is refused, as the redis crate refuses it.
 const MAX_DEPTH: usize = 100;
@@ -369,7 +371,7 @@ fn build(data: &[u8], at: &mut usize) -> RedisResult<Value> {
                 .advance(data)?
                 .ok_or_else(|| protocol_error("cut reply"))?;
             *at = end;
-            redis::parse_redis_value(&data[start..end])
+            redis::parse_redis_value(&data[start..end]).map(Value::from_parsed)
         }
     }
 }
@@ -430,7 +432,7 @@ mod tests {
     #[test]
     fn builds_what_the_redis_crate_builds_however_the_bytes_arrive() {
         for reply in REPLIES {
-            let expected = redis::parse_redis_value(reply).unwrap();
+            let expected = Value::from_parsed(redis::parse_redis_value(reply).unwrap());
             for chunk in 1..=reply.len() {
                 let mut reader = ReplyReader::new();
                 let mut stream = Chunked { data: reply, chunk };
@@ -453,7 +455,7 @@ mod tests {
             let mut reader = ReplyReader::with_capacity(capacity);
             let mut stream = Chunked { data: &all, chunk };
             for reply in REPLIES {
-                let expected = redis::parse_redis_value(reply).unwrap();
+                let expected = Value::from_parsed(redis::parse_redis_value(reply).unwrap());
                 assert_eq!(reader.read_value(&mut stream).unwrap(), expected);
             }
             assert!(reader.read_value(&mut stream).is_err(), "end of stream");
@@ -625,9 +627,12 @@ pub(crate) mod generated {
         })
     }
 
-    /// A value the redis crate builds from a generated reply.
-    pub fn value() -> impl Strategy<Value = redis::Value> {
-        reply().prop_map(|bytes| redis::parse_redis_value(&bytes).expect("a valid reply"))
+    /// The value the redis crate builds from a generated reply.
+    pub fn value() -> impl Strategy<Value = crate::resp::value::Value> {
+        reply().prop_map(|bytes| {
+            let parsed = redis::parse_redis_value(&bytes).expect("a valid reply");
+            crate::resp::value::Value::from_parsed(parsed)
+        })
     }
 }
 
@@ -637,7 +642,8 @@ mod properties {
 
     use proptest::collection::vec;
     use proptest::prelude::*;
-    use redis::Value;
+
+    use crate::resp::value::Value;
 
     use super::generated::reply;
     use super::ReplyReader;
@@ -687,7 +693,7 @@ mod properties {
             let mut reader = ReplyReader::with_capacity(capacity);
             let mut stream = Splits { data: replies.concat(), at: 0, sizes, next: 0 };
             for bytes in &replies {
-                let expected = redis::parse_redis_value(bytes).unwrap();
+                let expected = Value::from_parsed(redis::parse_redis_value(bytes).unwrap());
                 prop_assert_eq!(reader.read_value(&mut stream).unwrap(), expected);
             }
             prop_assert!(!reader.has_unread());

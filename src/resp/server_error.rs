@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, ErrorKind};
+use crate::resp::value::ServerError;
 
 /// What the client was doing when the error reply came.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub(crate) fn classify(code: &str, details: Option<&str>, during: During) -> Err
 }
 
 /// [`classify`] for a parsed error reply.
-pub(crate) fn kind_of(err: &redis::ServerError, during: During) -> ErrorKind {
+pub(crate) fn kind_of(err: &ServerError, during: During) -> ErrorKind {
     classify(err.code(), err.details(), during)
 }
 
@@ -49,7 +50,7 @@ fn is_replica_now(code: &str, details: Option<&str>) -> bool {
 }
 
 /// True for an error reply that says the connection points at a replica now.
-pub(crate) fn says_replica(err: &redis::ServerError) -> bool {
+pub(crate) fn says_replica(err: &ServerError) -> bool {
     is_replica_now(err.code(), err.details())
 }
 
@@ -65,14 +66,6 @@ pub(crate) fn data_node_error(err: &redis::RedisError, addr: &impl fmt::Display)
         None => ErrorKind::Io,
     };
     Error::new(kind, format!("{addr}: {err}"))
-}
-
-/// The text of an error reply as Redis sent it: `CODE detail`.
-pub(crate) fn server_error_text(err: &redis::ServerError) -> String {
-    match err.details() {
-        Some(detail) => format!("{} {}", err.code(), detail),
-        None => err.code().to_owned(),
-    }
 }
 
 #[cfg(test)]

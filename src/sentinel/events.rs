@@ -1,6 +1,6 @@
 //! What sentinels publish that the client acts on.
 
-use redis::Value;
+use crate::resp::value::Value;
 
 use crate::config::NodeAddr;
 use crate::sentinel::parse::text;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use redis::Value;
+use crate::resp::value::Value;
 
 use crate::config::{Credentials, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
@@ -12,7 +12,6 @@ use crate::net::stream::{SocketHandle, Stream, Until};
 use crate::net::tls::Dial;
 use crate::resp::encode::encode_command;
 use crate::resp::read::ReplyReader;
-use crate::resp::server_error::server_error_text;
 use crate::sentinel::parse::{
     parse_healthy_replicas, parse_info_role, parse_master_addr, parse_master_info, parse_sentinels,
     text,
@@ -58,11 +57,7 @@ impl SentinelLink {
         match self.read_reply(self.timeout)? {
             Some(Value::ServerError(refused)) => Err(Error::new(
                 ErrorKind::Auth,
-                format!(
-                    "sentinel {} refused authentication: {}",
-                    self.addr,
-                    server_error_text(&refused)
-                ),
+                format!("sentinel {} refused authentication: {}", self.addr, refused),
             )
             .with_sentinel_down()),
             Some(_) => Ok(()),
@@ -113,7 +108,7 @@ impl SentinelLink {
             Some(Value::ServerError(refused)) => Err(self.fail(format!(
                 "{} answered with an error: {}",
                 String::from_utf8_lossy(args.first().copied().unwrap_or_default()),
-                server_error_text(&refused)
+                refused
             ))),
             Some(reply) => Ok(reply),
             None => Err(self.fail(format!("no reply within {:?}", self.timeout))),

@@ -1,6 +1,6 @@
 //! Pure parsers of what sentinels (and data nodes, for ROLE) answer.
 
-use redis::Value;
+use crate::resp::value::Value;
 
 use crate::config::NodeAddr;
 
