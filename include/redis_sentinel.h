@@ -240,7 +240,8 @@ typedef struct sentinel_master_stats {
    */
   char address[264];
   /*
-   Bumped on every switch (1 after the first resolution).
+   The generation of the pool conns are handed out from: 1 after the first resolution, one
+   more on every switch. A conn of an older generation is closed when put back.
    */
   uint64_t generation;
   /*

@@ -21,7 +21,9 @@ use crate::watcher::watch;
 pub struct MasterStats {
     /// Where conns are handed out to now.
     pub address: NodeAddr,
-    /// Bumped on every switch (1 after the first resolution).
+    /// The generation of the pool conns are handed out from: 1 after the first resolution, one
+    /// more on every switch. Each conn keeps the one it came from ([`crate::Conn::generation`]);
+    /// a conn of an older generation is closed when put back.
     pub generation: u64,
     /// Connections open in the current pool, and how many of those are idle.
     pub conns_open: u32,
@@ -235,8 +237,9 @@ impl Client {
             .ok_or_else(Error::closed)
     }
 
-    /// How many times `name` has moved since the client started (0 before the first switch).
-    pub fn generation(&self, name: &str) -> Result<u64> {
+    /// How many times `name` has moved since the client started (0 before the first switch):
+    /// [`MasterStats::failovers_seen`].
+    pub fn failovers_seen(&self, name: &str) -> Result<u64> {
         let index = self.master_index(name)?;
         Ok(self.shared.masters[index].generation().saturating_sub(1))
     }

@@ -235,7 +235,7 @@ fn forced_failover_is_followed_and_old_conns_are_dropped() {
         !list.contains(&format!("id={before_id} ")),
         "old conn still open:\n{list}"
     );
-    assert_eq!(client.generation("mymaster").unwrap(), 1);
+    assert_eq!(client.failovers_seen("mymaster").unwrap(), 1);
 }
 
 #[test]

@@ -276,7 +276,7 @@ fn stopped_master(read_timeout: Duration) {
     );
     // Never stepped back: one fence, one switch, whatever the sentinels said meanwhile.
     assert_eq!(client.master_addr(NAME).unwrap().port, new);
-    assert_eq!(client.generation(NAME).unwrap(), 1);
+    assert_eq!(client.failovers_seen(NAME).unwrap(), 1);
     assert_eq!(client.fences_raised(NAME).unwrap(), 1);
 }
 
@@ -359,7 +359,7 @@ fn aborted_failover_lifts_the_fence() {
     let report = writers.stop();
     assert_eq!(client.master_addr(NAME).unwrap().port, old);
     assert_eq!(
-        client.generation(NAME).unwrap(),
+        client.failovers_seen(NAME).unwrap(),
         0,
         "the client must not have moved"
     );
@@ -398,7 +398,7 @@ fn stale_answers_after_the_switch_never_take_the_client_back() {
     std::thread::sleep(Duration::from_millis(300));
     topo.start_failover(NAME, 0);
     wait_for("the client to switch", Duration::from_secs(10), || {
-        client.generation(NAME).unwrap() == 1
+        client.failovers_seen(NAME).unwrap() == 1
     });
     let new = client.master_addr(NAME).unwrap().port;
     let sentinel_says = || -> u16 {
@@ -443,7 +443,7 @@ fn stale_answers_after_the_switch_never_take_the_client_back() {
     assert_eq!(lost, 0, "acknowledged writes lost");
     assert_eq!(client.master_addr(NAME).unwrap().port, new);
     assert_eq!(
-        client.generation(NAME).unwrap(),
+        client.failovers_seen(NAME).unwrap(),
         1,
         "the client stepped back"
     );

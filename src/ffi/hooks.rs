@@ -346,7 +346,8 @@ fn deliver(event: &ClientEvent, call: impl FnOnce(*const sentinel_event)) {
 pub struct sentinel_master_stats {
     /// Where conns are handed out to now: "host:port", NUL-terminated.
     pub address: [c_char; 264],
-    /// Bumped on every switch (1 after the first resolution).
+    /// The generation of the pool conns are handed out from: 1 after the first resolution, one
+    /// more on every switch. A conn of an older generation is closed when put back.
     pub generation: u64,
     /// Connections open in the current pool.
     pub conns_open: u32,

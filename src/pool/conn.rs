@@ -358,7 +358,7 @@ impl Conn {
         self.pooled.broken || !self.pooled.link.is_open()
     }
 
-    /// The generation of the master's address this conn was opened for.
+    /// The generation of the pool this conn came from (see [`crate::MasterStats::generation`]).
     pub fn generation(&self) -> u64 {
         self.generation
     }
