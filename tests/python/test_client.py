@@ -753,3 +753,59 @@ def test_python_constants_match_the_header():
     intos = enum("SENTINEL_INTO_")
     for name in ("NIL", "INTEGER", "STATUS", "REPLY"):
         assert getattr(redis_sentinel, "_INTO_" + name) == intos[name], name
+
+
+def _header_structs():
+    """Each ``typedef struct name {...}`` of the header: its fields as (name, kind, size),
+    kind being signed, unsigned, float, bool, pointer or char[] (an array of char)."""
+    header = re.sub(r"/\*.*?\*/", "", open(HEADER).read(), flags=re.S)
+    sizes = {"int": 4, "int32_t": 4, "int64_t": 8, "long long": 8, "uint32_t": 4, "uint64_t": 8,
+             "size_t": ctypes.sizeof(ctypes.c_size_t), "double": 8, "bool": 1}
+    structs = {}
+    for name, body in re.findall(r"typedef struct (\w+) \{(.*?)\} \1;", header, flags=re.S):
+        fields = []
+        for decl in filter(None, (d.strip() for d in body.split(";"))):
+            array = re.fullmatch(r"char (\w+)\[(\d+)\]", decl)
+            if array:
+                fields.append((array.group(1), "char[]", int(array.group(2))))
+                continue
+            ctype, field = re.fullmatch(r"(.*?)\s*\b(\w+)", decl).groups()
+            if ctype.endswith("*"):
+                fields.append((field, "pointer", ctypes.sizeof(ctypes.c_void_p)))
+            elif ctype.startswith("enum "):
+                fields.append((field, "signed", 4))
+            else:
+                kind = ("unsigned" if ctype.startswith("uint") or ctype == "size_t" else
+                        "float" if ctype == "double" else "bool" if ctype == "bool" else "signed")
+                fields.append((field, kind, sizes[ctype]))
+        structs[name] = fields
+    return structs
+
+
+def _ctypes_fields(structure):
+    fields = []
+    for name, ctype in structure._fields_:
+        if issubclass(ctype, ctypes.Array):
+            assert ctype._type_ is ctypes.c_char, name
+            kind = "char[]"
+        elif issubclass(ctype, ctypes._Pointer) or ctype._type_ in "zPO":
+            kind = "pointer"
+        else:
+            kind = {"?": "bool", "d": "float"}.get(
+                ctype._type_, "unsigned" if ctype._type_.isupper() else "signed")
+        fields.append((name, kind, ctypes.sizeof(ctype)))
+    return fields
+
+
+def test_python_struct_layouts_match_the_header():
+    from redis_sentinel import _lib
+    structs = _header_structs()
+    for c_name, structure in [("sentinel_reply", _lib.Reply), ("sentinel_reply_slot", _lib.ReplySlot),
+                              ("sentinel_event", _lib.EventStruct),
+                              ("sentinel_master_stats", _lib.MasterStatsStruct)]:
+        assert _ctypes_fields(structure) == structs[c_name], c_name
+    # The flat node is read with struct.unpack, not ctypes: the same check on its format.
+    codes = {("signed", 4): "i", ("signed", 8): "q", ("float", 8): "d", ("unsigned", 8): "Q"}
+    flat = redis_sentinel._FLAT_NODE.format
+    assert flat[0] == "=" and "".join(codes[(k, s)] for _, k, s in structs["sentinel_flat_node"]) == flat[1:]
+    assert redis_sentinel._FLAT_NODE.size == 40
