@@ -8,7 +8,7 @@ import time
 import pytest
 
 import redis_sentinel
-from redis_sentinel import Error, ErrorKind
+from redis_sentinel import Error, ErrorKind, _abi, errors, replies
 from redis_sentinel._lib import FUNCTIONS
 from topology import resp_command, wait_until
 
@@ -555,12 +555,13 @@ def test_short_commands_copy_small_replies_out(client, monkeypatch):
     def argv_path(*args):
         raise AssertionError("a short command took the argv path")
 
-    edge = redis_sentinel._SLOT_BYTES
+    from redis_sentinel import client as client_module, conn as conn_module
+    edge = replies._SLOT_BYTES
     client.execute("a", "SET", "fits", b"x" * edge)
     client.execute("a", "SET", "long", b"y" * (edge + 1))
     with monkeypatch.context() as patched:
-        patched.setattr(redis_sentinel, "_master_command_argv", argv_path)
-        patched.setattr(redis_sentinel, "_command_argv", argv_path)
+        patched.setattr(client_module, "_master_command_argv", argv_path)
+        patched.setattr(conn_module, "_command_argv", argv_path)
         with client.master("a") as conn:
             for run in (lambda *args: client.execute("a", *args), conn.cmd):
                 assert run("GET", "fits") == b"x" * edge
@@ -589,10 +590,11 @@ def test_short_commands_copy_small_replies_out(client, monkeypatch):
     with monkeypatch.context() as patched:
         for native in ("_master_command_into_str", "_command_into_str",
                        "_master_command_into", "_command_into"):
-            def counted(*args, _native=native, _real=getattr(redis_sentinel, native)):
+            module = client_module if native.startswith("_master") else conn_module
+            def counted(*args, _native=native, _real=getattr(module, native)):
                 taken.append(_native.replace("_master", "").strip("_"))
                 return _real(*args)
-            patched.setattr(redis_sentinel, native, counted)
+            patched.setattr(module, native, counted)
         with client.master("a") as conn:
             for run in (lambda *args: client.execute("a", *args), conn.cmd):
                 cases = [
@@ -725,12 +727,12 @@ def test_pip_wheel_bundles_the_library(tmp_path):
 def test_nested_errors_and_put_back_follow_the_library():
     # The binding classifies no error text itself: the library's one table decides.
     unblocked = b"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
-    assert redis_sentinel._error_reply(unblocked).kind == ErrorKind.READONLY
-    assert redis_sentinel._error_reply(b"READONLY You can't write").is_readonly
-    assert redis_sentinel._error_reply(b"NOAUTH Authentication required.").kind == ErrorKind.AUTH
-    assert redis_sentinel._error_reply(b"WRONGTYPE Operation").kind == ErrorKind.SERVER
-    assert str(redis_sentinel._error_reply(b"ERR bad \xff")) == "ERR bad \ufffd"
-    assert redis_sentinel._HARMLESS == {ErrorKind.SERVER, ErrorKind.INVALID_ARGUMENT,
+    assert errors._error_reply(unblocked).kind == ErrorKind.READONLY
+    assert errors._error_reply(b"READONLY You can't write").is_readonly
+    assert errors._error_reply(b"NOAUTH Authentication required.").kind == ErrorKind.AUTH
+    assert errors._error_reply(b"WRONGTYPE Operation").kind == ErrorKind.SERVER
+    assert str(errors._error_reply(b"ERR bad \xff")) == "ERR bad \ufffd"
+    assert errors._HARMLESS == {ErrorKind.SERVER, ErrorKind.INVALID_ARGUMENT,
                                         ErrorKind.UNKNOWN_MASTER}
 
 
@@ -746,13 +748,13 @@ def test_python_constants_match_the_header():
     errors = enum("SENTINEL_ERROR_")
     assert errors == {k.name: int(k) for k in ErrorKind}
     events = enum("SENTINEL_EVENT_")
-    assert {v: k.lower() for k, v in events.items()} == redis_sentinel._EVENT_KINDS
+    assert {v: k.lower() for k, v in events.items()} == _abi._EVENT_KINDS
     replies = enum("SENTINEL_REPLY_")
     for name, value in replies.items():
-        assert getattr(redis_sentinel, name) == value, name
+        assert getattr(_abi, name) == value, name
     intos = enum("SENTINEL_INTO_")
     for name in ("NIL", "INTEGER", "STATUS", "REPLY"):
-        assert getattr(redis_sentinel, "_INTO_" + name) == intos[name], name
+        assert getattr(_abi, "_INTO_" + name) == intos[name], name
 
 
 def _header_structs():
@@ -806,6 +808,69 @@ def test_python_struct_layouts_match_the_header():
         assert _ctypes_fields(structure) == structs[c_name], c_name
     # The flat node is read with struct.unpack, not ctypes: the same check on its format.
     codes = {("signed", 4): "i", ("signed", 8): "q", ("float", 8): "d", ("unsigned", 8): "Q"}
-    flat = redis_sentinel._FLAT_NODE.format
+    flat = replies._FLAT_NODE.format
     assert flat[0] == "=" and "".join(codes[(k, s)] for _, k, s in structs["sentinel_flat_node"]) == flat[1:]
-    assert redis_sentinel._FLAT_NODE.size == 40
+    assert replies._FLAT_NODE.size == 40
+
+
+def test_every_native_call_on_a_client_is_registered_in_flight():
+    """close() frees the native client once no call is in flight, so every native call that
+    uses a client (or a conn of it) must run inside ``try``/``finally`` that registers it just
+    before (``inflight.append(1)`` or ``_enter()``) and ends it in ``finally`` (``pop()`` or
+    ``_leave()``). This finds every native call site of the client and conn modules."""
+    import ast
+    import inspect
+    from redis_sentinel import _natives, client as client_module, conn as conn_module
+
+    natives = {name for name, value in vars(_natives).items()
+               if name.startswith("_") and callable(value) and name != "_pointer_arg"}
+    # _open makes the client before anyone can call it; close runs once the calls have ended.
+    exempt = {"Client._open", "Client.close"}
+
+    def is_native(call):
+        f = call.func
+        if isinstance(f, ast.Attribute):
+            return (isinstance(f.value, ast.Name) and f.value.id == "lib"
+                    and f.attr.startswith("sentinel_")) or f.attr == "_native"
+        return isinstance(f, ast.Name) and (f.id in natives or f.id == "native")
+
+    def calls(node, names):
+        return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                   and n.func.attr in names for n in ast.walk(node))
+
+    found, unguarded = [], []
+
+    def visit(node, where, guarded):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            where = "%s.%s" % (where, node.name) if where else node.name
+        if isinstance(node, ast.Call) and is_native(node):
+            found.append(where)
+            if not guarded and where not in exempt:
+                unguarded.append("%s: %s" % (where, ast.unparse(node)))
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list):
+                continue
+            for i, stmt in enumerate(block):
+                registered = (isinstance(stmt, ast.Try) and i > 0
+                              and calls(block[i - 1], {"append", "_enter"})
+                              and any(calls(s, {"pop", "_leave"}) for s in stmt.finalbody))
+                if registered:
+                    for inner in stmt.body:
+                        visit(inner, where, True)
+                    for inner in stmt.handlers + stmt.orelse + stmt.finalbody:
+                        visit(inner, where, guarded)
+                else:
+                    visit(stmt, where, guarded)
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.stmt, ast.excepthandler)):
+                visit(child, where, guarded)
+
+    for module in (client_module, conn_module):
+        visit(ast.parse(inspect.getsource(module)), "", False)
+    assert not unguarded, unguarded
+    # The scan sees the hot paths, not just the easy ones.
+    for where in ("Client.execute", "Client._execute_short", "Client._execute_argv",
+                  "Client.stats", "Client.interrupt_waits", "Conn.cmd", "Conn._call",
+                  "_check_out", "_check_in"):
+        assert where in found, where
