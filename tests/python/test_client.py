@@ -555,7 +555,7 @@ def test_short_commands_copy_small_replies_out(client, monkeypatch):
     def argv_path(*args):
         raise AssertionError("a short command took the argv path")
 
-    from redis_sentinel import client as client_module, conn as conn_module
+    from redis_sentinel import _hot as hot_module, client as client_module, conn as conn_module
     edge = replies._SLOT_BYTES
     client.execute("a", "SET", "fits", b"x" * edge)
     client.execute("a", "SET", "long", b"y" * (edge + 1))
@@ -590,7 +590,8 @@ def test_short_commands_copy_small_replies_out(client, monkeypatch):
     with monkeypatch.context() as patched:
         for native in ("_master_command_into_str", "_command_into_str",
                        "_master_command_into", "_command_into"):
-            module = client_module if native.startswith("_master") else conn_module
+            module = (hot_module if native.endswith("_str") else
+                      client_module if native.startswith("_master") else conn_module)
             def counted(*args, _native=native, _real=getattr(module, native)):
                 taken.append(_native.replace("_master", "").strip("_"))
                 return _real(*args)
@@ -817,10 +818,10 @@ def test_every_native_call_on_a_client_is_registered_in_flight():
     """close() frees the native client once no call is in flight, so every native call that
     uses a client (or a conn of it) must run inside ``try``/``finally`` that registers it just
     before (``inflight.append(1)`` or ``_enter()``) and ends it in ``finally`` (``pop()`` or
-    ``_leave()``). This finds every native call site of the client and conn modules."""
+    ``_leave()``). This finds every native call site of the client, conn and _hot modules."""
     import ast
     import inspect
-    from redis_sentinel import _natives, client as client_module, conn as conn_module
+    from redis_sentinel import _hot, _natives, client as client_module, conn as conn_module
 
     natives = {name for name, value in vars(_natives).items()
                if name.startswith("_") and callable(value) and name != "_pointer_arg"}
@@ -866,11 +867,10 @@ def test_every_native_call_on_a_client_is_registered_in_flight():
             if not isinstance(child, (ast.stmt, ast.excepthandler)):
                 visit(child, where, guarded)
 
-    for module in (client_module, conn_module):
+    for module in (_hot, client_module, conn_module):
         visit(ast.parse(inspect.getsource(module)), "", False)
     assert not unguarded, unguarded
     # The scan sees the hot paths, not just the easy ones.
-    for where in ("Client.execute", "Client._execute_short", "Client._execute_argv",
-                  "Client.stats", "Client.interrupt_waits", "Conn.cmd", "Conn._call",
-                  "_check_out", "_check_in"):
+    for where in ("execute", "cmd", "_check_out", "_check_in", "Client._execute_short",
+                  "Client._execute_argv", "Client.stats", "Client.interrupt_waits", "Conn._call"):
         assert where in found, where

@@ -1,6 +1,6 @@
 """``Client``: the native client's lifetime (open, reopen after a fork, close), the calls in
-flight that close waits for, and the commands it runs itself. ``Client.execute`` is
-hand-inlined: it is the hot path."""
+flight that close waits for, and the commands it runs itself (``Client.execute`` lives in
+``_hot``)."""
 
 import collections
 import os
@@ -10,15 +10,14 @@ import weakref
 from ctypes import byref, c_char_p
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
-from . import _lib
+from . import _hot, _lib
 from ._lib import ErrorPtr, lib
-from ._natives import (_get_master, _master_command_argv, _master_command_into,
-                       _master_command_into_str, _pointer_arg)
-from .arguments import Arg, _WORDS, _argv, _name, _short, _word
+from ._natives import _get_master, _master_command_argv, _master_command_into, _pointer_arg
+from .arguments import Arg, _argv, _name, _short
 from .conn import Conn, _Checkout, _check_in, _check_out, _new, _unattached
 from .errors import Error, ErrorKind, _check, _closed, _take_error
 from .options import _options, _set_extras
-from .replies import _FREE_SLOTS, _from_slot, _new_slot, _slot_reply, _take_reply, _take_slot
+from .replies import _FREE_SLOTS, _slot_reply, _take_reply, _take_slot
 
 
 _CLOSE_LOCK = threading.Lock()
@@ -217,52 +216,7 @@ class Client:
             raise _closed()
         _check_in(conn, None, err, None)
 
-    def execute(self, name: str, *args: Arg) -> Any:
-        """Runs one command on the current master of ``name`` in a single native call:
-        checks out a connection, runs the command, and carefully puts the connection back."""
-        if type(name) is str:
-            try:
-                encoded = _WORDS[name]
-            except KeyError:
-                encoded = _name(name)
-        else:
-            encoded = _name(name)
-        # Text commands of one to three str arguments (GET key, SET key value, ...) go in one
-        # native call with three arguments fewer than _into's (no lengths), and without
-        # calling helpers: each costs a GET 0.1-0.3 us, with caches cold after each wait.
-        n = len(args)
-        if n == 2 and type(args[0]) is str and type(args[1]) is str and "\0" not in args[1]:
-            b, c = args[1].encode(), None
-        elif (n == 3 and type(args[0]) is str and type(args[1]) is str and type(args[2]) is str
-                and "\0" not in args[1] and "\0" not in args[2]):
-            b, c = args[1].encode(), args[2].encode()
-        elif n == 1 and type(args[0]) is str:
-            b = c = None
-        else:
-            return self._execute_short(encoded, args)
-        try:
-            a = _WORDS[args[0]]
-        except KeyError:
-            a = _word(args[0])
-            if a is None:  # a NUL byte in the command name
-                return self._execute_short(encoded, args)
-        try:
-            scratch = _FREE_SLOTS.pop()
-        except IndexError:
-            scratch = _new_slot()
-        inflight = self._inflight  # _enter and _leave, inline: this is the hottest path
-        inflight.append(1)
-        try:
-            ptr = self._arg if not (self._closed or self._forked) else self._reenter()
-            kind = _master_command_into_str(ptr, encoded, scratch[1], a, b, c)
-        finally:
-            inflight.pop()
-        try:
-            if kind >= 0:
-                return scratch[2][:kind]
-            return _from_slot(kind, scratch[0], scratch[2])
-        finally:
-            _FREE_SLOTS.append(scratch)
+    execute = _hot.execute
 
     def _execute_short(self, encoded: bytes, args: Tuple[Arg, ...]) -> Any:
         short = _short(args)
