@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::config::{ClientEvent, NodeAddr, SentinelAddr};
 use crate::net::tls::Dial;
 use crate::sentinel::ask::ask_each_sentinel;
-use crate::sentinel::SentinelLink;
+use crate::sentinel::probe::RoleProbe;
 use crate::state::{Fence, Found, Lineage, State};
 
 /// How often a fenced master's candidate is asked for its ROLE. Every client of the fleet
@@ -282,10 +282,9 @@ fn most_credible(answers: Vec<(NodeAddr, u64)>) -> Option<(NodeAddr, u64)> {
 }
 
 /// Asks the data node at `addr` for its role: `None` when it cannot be reached, `Some(None)`
-/// when it will not say (see [`SentinelLink::role`]).
+/// when it will not say (see [`RoleProbe::role`]).
 fn probe_role(addr: &NodeAddr, timeout: Duration, dial: &Dial) -> Option<Option<String>> {
-    let mut link = SentinelLink::connect(&SentinelAddr::Tcp(addr.clone()), timeout, dial).ok()?;
-    link.role().ok()
+    RoleProbe::connect(addr, timeout, dial).ok()?.role().ok()
 }
 
 /// The driver thread: polls candidates of fenced masters, ends fences that outlive the fence
@@ -293,7 +292,7 @@ fn probe_role(addr: &NodeAddr, timeout: Duration, dial: &Dial) -> Option<Option<
 pub(crate) fn run_driver(shared: std::sync::Arc<State>) {
     let count = shared.masters.len();
     // None: the candidate will not say its role, so it is not asked again during the fence.
-    let mut probes: HashMap<NodeAddr, Option<SentinelLink>> = HashMap::new();
+    let mut probes: HashMap<NodeAddr, Option<RoleProbe>> = HashMap::new();
     let mut last_reask: Vec<Option<Instant>> = vec![None; count];
     while !shared.stop.is_stopped() {
         let mut fenced_any = false;
@@ -347,13 +346,12 @@ fn drive_fence(
     shared: &State,
     index: usize,
     fence: &Fence,
-    probes: &mut HashMap<NodeAddr, Option<SentinelLink>>,
+    probes: &mut HashMap<NodeAddr, Option<RoleProbe>>,
 ) {
     if let Some(candidate) = &fence.candidate {
         if !probes.contains_key(candidate) {
-            let target = SentinelAddr::Tcp(candidate.clone());
             if let Ok(link) =
-                SentinelLink::connect(&target, shared.probe_timeout(), &shared.data_dial)
+                RoleProbe::connect(candidate, shared.probe_timeout(), &shared.data_dial)
             {
                 probes.insert(candidate.clone(), Some(link));
             }

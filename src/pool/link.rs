@@ -3,8 +3,7 @@
 //!
 //! Our own rather than `redis::Connection`, for two reasons: TLS to data nodes must be able to
 //! verify a server name other than the dialed host (the redis crate always verifies the host),
-//! and the socket must be ours to busy-poll. Replies become the redis crate's `Value`s (see
-//! `resp::read`), exactly what the rest of the crate expects.
+//! and the socket must be ours to busy-poll. Replies are read by `resp::read`.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};

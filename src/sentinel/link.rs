@@ -1,7 +1,9 @@
-//! One connection to one sentinel, or to a data node for a ROLE probe: bounded waits and the
-//! queries the client needs.
+//! Bounded request/reply links: [`QueryLink`] to any node, and [`SentinelLink`] with the
+//! queries the client asks sentinels. (A data node is asked its ROLE through
+//! [`crate::sentinel::probe::RoleProbe`].)
 
 use std::io::Write;
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
 use crate::resp::value::Value;
@@ -13,43 +15,59 @@ use crate::net::tls::Dial;
 use crate::resp::encode::encode_command;
 use crate::resp::read::ReplyReader;
 use crate::sentinel::parse::{
-    parse_healthy_replicas, parse_info_role, parse_master_addr, parse_master_info, parse_sentinels,
-    text,
+    parse_healthy_replicas, parse_master_addr, parse_master_info, parse_sentinels,
 };
 
-/// What a sentinel link's reader starts with: sentinels answer in a few hundred bytes, and a
-/// client keeps several links (on several threads) open.
-const SENTINEL_READ_CAPACITY: usize = 1024;
+/// What a query link's reader starts with: sentinels and ROLE answer in a few hundred bytes,
+/// and a client keeps several links (on several threads) open.
+const QUERY_READ_CAPACITY: usize = 1024;
 
-/// One connection to one sentinel, used either for queries or for a subscription.
-pub struct SentinelLink {
-    addr: SentinelAddr,
-    stream: Stream,
-    replies: ReplyReader,
-    timeout: Duration,
-    /// The data node at the other end refused `ROLE` once: ask it `INFO` straight away.
-    refuses_role: bool,
+/// What is at the other end of a [`QueryLink`], for its error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Peer {
+    Sentinel,
+    DataNode,
 }
 
-impl SentinelLink {
+/// One connection to one node, each wait bounded: for queries, or a subscription. Every
+/// failure is a SENTINEL error: these links only ever serve the client's view of the
+/// topology, never a caller's command.
+pub struct QueryLink {
+    addr: SentinelAddr,
+    peer: Peer,
+    stream: Stream,
+    replies: ReplyReader,
+    pub(crate) timeout: Duration,
+}
+
+impl QueryLink {
     /// Connects within `timeout`, in TLS and authenticated as `dial` says; every later query
     /// is bounded by `timeout` too.
-    pub(crate) fn connect(addr: &SentinelAddr, timeout: Duration, dial: &Dial) -> Result<Self> {
+    pub(crate) fn connect(
+        addr: &SentinelAddr,
+        peer: Peer,
+        timeout: Duration,
+        dial: &Dial,
+    ) -> Result<Self> {
         let auth = dial.auth.as_ref();
         let stream = Stream::connect(addr, timeout, dial)
             .and_then(|s| s.set_timeouts(timeout, timeout).map(|()| s))
-            .map_err(|e| Error::sentinel(format!("cannot connect to sentinel {addr}: {e}")))?;
-        let mut link = SentinelLink {
-            addr: addr.clone(),
-            stream,
-            replies: ReplyReader::with_capacity(SENTINEL_READ_CAPACITY),
-            timeout,
-            refuses_role: false,
-        };
+            .map_err(|e| Error::sentinel(format!("cannot connect to {peer} {addr}: {e}")))?;
+        let mut link = QueryLink::over(addr.clone(), peer, stream, timeout);
         if let Some(auth) = auth {
             link.authenticate(auth)?;
         }
         Ok(link)
+    }
+
+    fn over(addr: SentinelAddr, peer: Peer, stream: Stream, timeout: Duration) -> QueryLink {
+        QueryLink {
+            addr,
+            peer,
+            stream,
+            replies: ReplyReader::with_capacity(QUERY_READ_CAPACITY),
+            timeout,
+        }
     }
 
     fn authenticate(&mut self, auth: &Credentials) -> Result<()> {
@@ -57,7 +75,10 @@ impl SentinelLink {
         match self.read_reply(self.timeout)? {
             Some(Value::ServerError(refused)) => Err(Error::new(
                 ErrorKind::Auth,
-                format!("sentinel {} refused authentication: {}", self.addr, refused),
+                format!(
+                    "{} {} refused authentication: {refused}",
+                    self.peer, self.addr
+                ),
             )
             .with_sentinel_down()),
             Some(_) => Ok(()),
@@ -74,8 +95,8 @@ impl SentinelLink {
         self.stream.socket_handle().map_err(|e| self.fail(e))
     }
 
-    fn fail(&self, err: impl std::fmt::Display) -> Error {
-        Error::sentinel(format!("sentinel {}: {err}", self.addr))
+    pub(crate) fn fail(&self, err: impl std::fmt::Display) -> Error {
+        Error::sentinel(format!("{} {}: {err}", self.peer, self.addr))
     }
 
     pub fn send(&mut self, args: &[&[u8]]) -> Result<()> {
@@ -114,6 +135,39 @@ impl SentinelLink {
             None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
         }
     }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Peer::Sentinel => "sentinel",
+            Peer::DataNode => "node",
+        })
+    }
+}
+
+/// A [`QueryLink`] to a sentinel, with the queries the client asks sentinels.
+pub struct SentinelLink(QueryLink);
+
+impl Deref for SentinelLink {
+    type Target = QueryLink;
+
+    fn deref(&self) -> &QueryLink {
+        &self.0
+    }
+}
+
+impl DerefMut for SentinelLink {
+    fn deref_mut(&mut self) -> &mut QueryLink {
+        &mut self.0
+    }
+}
+
+impl SentinelLink {
+    /// Connects to the sentinel at `addr` (see [`QueryLink::connect`]).
+    pub(crate) fn connect(addr: &SentinelAddr, timeout: Duration, dial: &Dial) -> Result<Self> {
+        QueryLink::connect(addr, Peer::Sentinel, timeout, dial).map(SentinelLink)
+    }
 
     /// `SENTINEL GET-MASTER-ADDR-BY-NAME`: `None` when the sentinel does not monitor `name`.
     pub fn master_addr(&mut self, name: &str) -> Result<Option<NodeAddr>> {
@@ -136,7 +190,7 @@ impl SentinelLink {
         parse: fn(&Value) -> Result<T, String>,
     ) -> Result<Option<T>> {
         self.send(&[b"SENTINEL", subcommand, name.as_bytes()])?;
-        match self.read_reply(self.timeout)? {
+        match self.0.read_reply(self.0.timeout)? {
             Some(Value::ServerError(_)) => Ok(None),
             Some(reply) => parse(&reply)
                 .map(Some)
@@ -150,9 +204,7 @@ impl SentinelLink {
     pub fn other_sentinels(&mut self, name: &str) -> Result<Option<Vec<NodeAddr>>> {
         self.ask_about(b"sentinels", name, parse_sentinels)
     }
-}
 
-impl SentinelLink {
     /// `SENTINEL MASTER`: address and config epoch; `None` when `name` is not monitored.
     /// A sentinel that refuses `SENTINEL MASTER` to this user (an ACL that allows only what
     /// Jedis asks, `get-master-addr-by-name`) is asked that instead, and the address comes
@@ -164,61 +216,27 @@ impl SentinelLink {
         let addr = self.ask_about(b"get-master-addr-by-name", name, parse_master_addr)?;
         Ok(addr.flatten().map(|addr| (addr, 0)))
     }
-
-    /// `ROLE` of the node at the other end (a data node, not a sentinel): "master", "slave".
-    /// A node that refuses ROLE (renamed away, or an ACL user not allowed it) is asked
-    /// `INFO replication` instead, from then on directly; `None` when it refuses that too (an
-    /// ACL user without `@dangerous`), so only the sentinels can say what it is.
-    pub fn role(&mut self) -> Result<Option<String>> {
-        if !self.refuses_role {
-            self.send(&[b"ROLE"])?;
-            match self.read_reply(self.timeout)? {
-                Some(Value::Array(items)) => {
-                    return items
-                        .first()
-                        .and_then(text)
-                        .map(|role| Some(role.to_owned()))
-                        .ok_or_else(|| self.fail("empty ROLE reply"))
-                }
-                Some(Value::ServerError(_)) => self.refuses_role = true,
-                Some(other) => return Err(self.fail(format!("unexpected ROLE reply {other:?}"))),
-                None => return Err(self.fail(format!("no reply within {:?}", self.timeout))),
-            }
-        }
-        self.send(&[b"INFO", b"replication"])?;
-        match self.read_reply(self.timeout)? {
-            Some(Value::ServerError(_)) => Ok(None),
-            Some(info) => parse_info_role(&info)
-                .map(Some)
-                .ok_or_else(|| self.fail("INFO replication without a role")),
-            None => Err(self.fail(format!("no reply within {:?}", self.timeout))),
-        }
-    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use std::os::unix::net::UnixStream;
 
     use crate::sentinel::events::parse_message;
 
-    fn bulk(s: &str) -> Value {
-        Value::BulkString(s.as_bytes().to_vec())
+    /// A link over one end of a socket pair; the test plays the `peer` at the other end.
+    pub(crate) fn query_link_pair(peer: Peer) -> (QueryLink, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let addr = SentinelAddr::Unix("test".into());
+        let link = QueryLink::over(addr, peer, Stream::Unix(ours), Duration::from_millis(200));
+        (link, theirs)
     }
 
-    /// A link over one end of a socket pair; the test plays the sentinel at the other end.
     fn link_pair() -> (SentinelLink, UnixStream) {
-        let (ours, theirs) = UnixStream::pair().unwrap();
-        let link = SentinelLink {
-            addr: SentinelAddr::Unix("test".into()),
-            stream: Stream::Unix(ours),
-            replies: ReplyReader::with_capacity(SENTINEL_READ_CAPACITY),
-            timeout: Duration::from_millis(200),
-            refuses_role: false,
-        };
-        (link, theirs)
+        let (link, theirs) = query_link_pair(Peer::Sentinel);
+        (SentinelLink(link), theirs)
     }
 
     #[test]
@@ -274,41 +292,5 @@ mod tests {
         let (mut link, sentinel) = link_pair();
         drop(sentinel);
         assert!(link.read_reply(Duration::from_millis(50)).is_err());
-    }
-
-    #[test]
-    fn role_falls_back_to_info_replication_when_refused() {
-        let (mut link, mut node) = link_pair();
-        node.write_all(b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n")
-            .unwrap();
-        assert_eq!(link.role().unwrap().as_deref(), Some("master"));
-        let info = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n";
-        let refused = b"-NOPERM this user has no permissions to run the 'role' command\r\n";
-        node.write_all(refused).unwrap();
-        node.write_all(format!("${}\r\n{info}\r\n", info.len()).as_bytes())
-            .unwrap();
-        assert_eq!(link.role().unwrap().as_deref(), Some("slave"));
-        let mut sent = vec![0u8; 256];
-        let n = std::io::Read::read(&mut node, &mut sent).unwrap();
-        let sent = String::from_utf8_lossy(&sent[..n]);
-        assert!(
-            sent.ends_with("*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n"),
-            "{sent}"
-        );
-        assert_eq!(parse_info_role(&Value::Nil), None);
-        assert_eq!(parse_info_role(&bulk("# Replication\r\n")), None);
-        // Refused once, ROLE is not asked again on this link; refused INFO too: it will not
-        // say, and the link stays usable.
-        node.write_all(b"-NOPERM this user has no permissions to run the 'info' command\r\n")
-            .unwrap();
-        assert_eq!(link.role().unwrap(), None);
-        let info = "# Replication\r\nrole:master\r\n";
-        node.write_all(format!("${}\r\n{info}\r\n", info.len()).as_bytes())
-            .unwrap();
-        assert_eq!(link.role().unwrap().as_deref(), Some("master"));
-        let mut again = vec![0u8; 256];
-        let n = std::io::Read::read(&mut node, &mut again).unwrap();
-        let info_twice = "*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n".repeat(2);
-        assert_eq!(String::from_utf8_lossy(&again[..n]), info_twice);
     }
 }
