@@ -166,6 +166,14 @@ typedef struct sentinel_error sentinel_error;
 typedef struct sentinel_options sentinel_options;
 
 /*
+ A subscription to channels and patterns on the current master of one name, following it
+ across failovers: after a switch or a broken link it subscribes again on the new link and
+ delivers one SENTINEL_MESSAGE_RESUBSCRIBED (messages published in between may be lost).
+ It has a connection of its own, never one from the pools. Opaque.
+ */
+typedef struct sentinel_pubsub sentinel_pubsub;
+
+/*
  One node of a reply tree; fields mean what they mean in hiredis's `redisReply`.
  */
 typedef struct sentinel_reply {
@@ -273,6 +281,23 @@ typedef struct sentinel_master_stats {
    */
   int64_t last_switch_unix_ms;
 } sentinel_master_stats;
+
+/*
+ One message from `sentinel_pubsub_next`; free it with `sentinel_message_free`. The strings
+ are binary-safe (use the lengths) and NUL-terminated; NULL with length 0 when not set.
+ */
+typedef struct sentinel_message {
+  /*
+   A `sentinel_message_type`.
+   */
+  int32_t type;
+  const char *channel;
+  size_t channel_len;
+  const char *pattern;
+  size_t pattern_len;
+  const char *data;
+  size_t data_len;
+} sentinel_message;
 
 /*
  Where `sentinel_master_command_into` and `sentinel_command_into` (and their `_str` forms)
@@ -893,6 +918,114 @@ struct sentinel_client *sentinel_client_new_with_options(const struct sentinel_o
                                                          const char *const *names,
                                                          size_t names_len,
                                                          struct sentinel_error **err);
+
+/*
+ A subscription on the current master of `name`; it connects at its first subscribe. NULL
+ on failure (unknown name, closed client) with `*err` set. Caller owns the result; free it
+ with `sentinel_pubsub_free`. It may outlive `client` (every call then fails with CLOSED).
+ Does not take ownership of `name`.
+
+ # Safety
+ `client` is NULL or a live client; `name` NULL or NUL-terminated.
+ */
+struct sentinel_pubsub *sentinel_pubsub_new(struct sentinel_client *client,
+                                            const char *name,
+                                            struct sentinel_error **err);
+
+/*
+ Subscribes to `count` channels (`names[i]`, `lens[i]` bytes each; `lens` NULL: each
+ NUL-terminated) and returns once the master confirmed them. Returns false and sets `*err`
+ on failure (IO when the master cannot be reached: the channels stay in the subscription,
+ which keeps trying in `sentinel_pubsub_next`). Does not take ownership of the names.
+
+ # Safety
+ `ps` is NULL or a live subscription used by no other thread; `names` holds `count`
+ pointers valid as described; `lens` is NULL or holds `count` lengths.
+ */
+bool sentinel_pubsub_subscribe(struct sentinel_pubsub *ps,
+                               const char *const *names,
+                               const size_t *lens,
+                               size_t count,
+                               struct sentinel_error **err);
+
+/*
+ `sentinel_pubsub_subscribe` for glob-style patterns (`news.*`).
+
+ # Safety
+ As `sentinel_pubsub_subscribe`.
+ */
+bool sentinel_pubsub_psubscribe(struct sentinel_pubsub *ps,
+                                const char *const *names,
+                                const size_t *lens,
+                                size_t count,
+                                struct sentinel_error **err);
+
+/*
+ Unsubscribes from `count` channels, as `sentinel_pubsub_subscribe` names them; `count` 0
+ unsubscribes from every channel.
+
+ # Safety
+ As `sentinel_pubsub_subscribe`.
+ */
+bool sentinel_pubsub_unsubscribe(struct sentinel_pubsub *ps,
+                                 const char *const *names,
+                                 const size_t *lens,
+                                 size_t count,
+                                 struct sentinel_error **err);
+
+/*
+ Unsubscribes from `count` patterns; `count` 0 unsubscribes from every pattern.
+
+ # Safety
+ As `sentinel_pubsub_subscribe`.
+ */
+bool sentinel_pubsub_punsubscribe(struct sentinel_pubsub *ps,
+                                  const char *const *names,
+                                  const size_t *lens,
+                                  size_t count,
+                                  struct sentinel_error **err);
+
+/*
+ The next message, waiting at most `timeout_ms`. Returns NULL with `*err` NULL when none
+ came in time, NULL with `*err` set on failure (CLOSED once `ps` or its client is closed,
+ also while waiting). Subscribe confirmations are not messages. Caller owns the result;
+ free it with `sentinel_message_free`. Messages wait in the server's output buffer until
+ read: Redis disconnects a subscriber that falls too far behind (`client-output-buffer-limit
+ pubsub`), and the subscription then starts again with SENTINEL_MESSAGE_RESUBSCRIBED.
+
+ # Safety
+ `ps` is NULL or a live subscription used by no other thread (but `sentinel_pubsub_close`).
+ */
+struct sentinel_message *sentinel_pubsub_next(struct sentinel_pubsub *ps,
+                                              uint64_t timeout_ms,
+                                              struct sentinel_error **err);
+
+/*
+ Closes `ps` from any thread, even while another waits in `sentinel_pubsub_next` (which
+ then returns CLOSED within a few tens of milliseconds). Every later call on `ps` fails
+ with CLOSED; it still has to be freed, by the thread that uses it. NULL is a no-op.
+
+ # Safety
+ `ps` is NULL or a subscription that has not been freed.
+ */
+void sentinel_pubsub_close(struct sentinel_pubsub *ps);
+
+/*
+ Closes and frees `ps`. NULL is a no-op.
+
+ # Safety
+ `ps` is NULL or a subscription from `sentinel_pubsub_new` that has not been freed, and no
+ other thread is inside a call on it.
+ */
+void sentinel_pubsub_free(struct sentinel_pubsub *ps);
+
+/*
+ Frees `msg`. NULL is a no-op.
+
+ # Safety
+ `msg` is NULL or a message from `sentinel_pubsub_next` that has not been freed.
+ */
+void sentinel_message_free(struct sentinel_message *msg);
 
 /*
  Frees `reply` and every node and string under it. NULL is a no-op.

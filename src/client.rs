@@ -10,6 +10,7 @@ use crate::failover::run_driver;
 use crate::net::tls::Dial;
 use crate::pool::replicas::ReplicaSet;
 use crate::pool::{Conn, NodePool};
+use crate::pubsub::PubSub;
 use crate::sentinel::SentinelLink;
 use crate::state::{Lineage, State, Watchers};
 use crate::sync::{start_connect_threads, DriverSignal, StopSignal};
@@ -183,6 +184,13 @@ impl Client {
     pub fn get_master_at(&self, index: usize) -> Result<Conn> {
         let master = &self.shared.masters[self.open_index(index)?];
         master.checkout(self.shared.config.pool_wait, self.shared.config.fence_wait)
+    }
+
+    /// A subscription on the current master of `name` that follows it across failovers
+    /// (see [`PubSub`]). It connects at its first subscribe.
+    pub fn pubsub(&self, name: &str) -> Result<PubSub> {
+        let index = self.open_index(self.master_index(name)?)?;
+        Ok(PubSub::new(self.shared.clone(), index))
     }
 
     /// `index` when the client is open and follows that many masters.

@@ -33,6 +33,7 @@ mod error;
 mod failover;
 mod net;
 mod pool;
+mod pubsub;
 mod resp;
 mod sentinel;
 mod state;
@@ -49,6 +50,7 @@ pub use config::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use pool::Conn;
+pub use pubsub::{Message, PubSub, PubSubCloser};
 pub use resp::value::{ServerError, Value};
 
 /// The library version, `MAJOR.MINOR.PATCH`.

@@ -18,6 +18,7 @@ mod conn;
 mod error;
 mod hooks;
 mod options;
+mod pubsub;
 mod reply;
 // Last, so the header lists the fast path after everything it builds on.
 mod fast;
@@ -28,6 +29,7 @@ pub use error::*;
 pub use fast::*;
 pub use hooks::*;
 pub use options::*;
+pub use pubsub::*;
 pub use reply::*;
 
 use std::any::Any;

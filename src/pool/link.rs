@@ -16,7 +16,7 @@ use crate::command::blocking::ServerWait;
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::spin::SpinGovernor;
-use crate::net::stream::{SocketHandle, Stream};
+use crate::net::stream::{SocketHandle, Stream, Until};
 use crate::net::tls::Dial;
 use crate::resp::encode::encode_command;
 use crate::resp::read::ReplyReader;
@@ -226,6 +226,30 @@ impl DataLink {
             return result.and(Err(err.into()));
         }
         result
+    }
+
+    /// Sends `packed` without reading a reply: for a subscription, whose confirmations and
+    /// messages are read by [`DataLink::read_within`]. A failure closes the link.
+    pub fn send_only(&mut self, packed: &[u8]) -> RedisResult<()> {
+        self.send(packed, false)
+    }
+
+    /// The next reply or message, waiting at most `wait`; `None` when nothing complete came in
+    /// time (the bytes of one cut by the wait stay buffered for the next call). A failure
+    /// closes the link.
+    pub fn read_within(&mut self, wait: Duration) -> RedisResult<Option<Value>> {
+        let mut source = Until {
+            stream: &mut self.stream,
+            deadline: Instant::now() + wait,
+        };
+        match self.replies.read_value(&mut source) {
+            Ok(value) => Ok(Some(value)),
+            Err(err) if err.is_timeout() => Ok(None),
+            Err(err) => {
+                self.open = false;
+                Err(err)
+            }
+        }
     }
 
     /// Sends `packed`, then busy-polls for the reply if configured and `may_spin` (not for
