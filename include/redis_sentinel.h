@@ -146,6 +146,25 @@ typedef enum sentinel_into_kind {
 } sentinel_into_kind;
 
 /*
+ What a `sentinel_message` is.
+ */
+typedef enum sentinel_message_type {
+  /*
+   Published on a subscribed channel: `channel` and `data` are set.
+   */
+  SENTINEL_MESSAGE = 1,
+  /*
+   Published on a channel matching a subscribed pattern: `pattern`, `channel`, `data`.
+   */
+  SENTINEL_PMESSAGE = 2,
+  /*
+   The subscription started again on a new connection (the master moved, or the
+   connection broke): messages published since the last one received may be lost.
+   */
+  SENTINEL_MESSAGE_RESUBSCRIBED = 3,
+} sentinel_message_type;
+
+/*
  A client: follows the masters it was given and pools connections to them. Opaque.
  */
 typedef struct sentinel_client sentinel_client;

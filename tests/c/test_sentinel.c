@@ -982,6 +982,59 @@ static void test_error_classification(void) {
   CHECK(sentinel_error_kind_breaks_connection(99), "an unknown kind breaks it");
 }
 
+/* Pub/Sub: messages and patterns in order, confirmations not delivered, NULL arguments,
+   unsubscribe, and close. */
+static void test_pubsub(void) {
+  sentinel_client *c = new_client(2);
+  sentinel_error *err = NULL;
+  CHECK(sentinel_pubsub_new(c, "other", &err) == NULL, "pubsub: unknown name");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_UNKNOWN_MASTER, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  sentinel_pubsub *ps = sentinel_pubsub_new(c, NAME, &err);
+  CHECK(ps != NULL && err == NULL, "pubsub: %s", sentinel_error_message(err));
+  const char *channels[] = {"c.orders", "c.audit"};
+  CHECK(sentinel_pubsub_subscribe(ps, channels, NULL, 2, &err), "subscribe: %s", sentinel_error_message(err));
+  const char *pattern[] = {"c.news.*"};
+  const size_t pattern_len[] = {8};
+  CHECK(sentinel_pubsub_psubscribe(ps, pattern, pattern_len, 1, &err), "psubscribe: %s",
+        sentinel_error_message(err));
+  CHECK(!sentinel_pubsub_subscribe(ps, NULL, NULL, 1, &err), "subscribe: NULL names");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_pubsub_next(ps, 50, &err) == NULL && err == NULL, "confirmations are not messages");
+  const char *pub1[] = {"PUBLISH", "c.orders", "one"};
+  const char *pub2[] = {"PUBLISH", "c.news.x", "two"};
+  sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+  CHECK(integer_cmd(conn, 3, pub1) == 1, "one subscriber");
+  CHECK(integer_cmd(conn, 3, pub2) == 1, "one pattern subscriber");
+  sentinel_message *m = sentinel_pubsub_next(ps, 2000, &err);
+  CHECK(m != NULL && m->type == SENTINEL_MESSAGE, "a message");
+  if (m) {
+    CHECK(m->channel_len == 8 && memcmp(m->channel, "c.orders", 8) == 0, "channel");
+    CHECK(m->data_len == 3 && strcmp(m->data, "one") == 0, "data, NUL-terminated");
+    CHECK(m->pattern == NULL && m->pattern_len == 0, "no pattern");
+  }
+  sentinel_message_free(m);
+  m = sentinel_pubsub_next(ps, 2000, &err);
+  CHECK(m != NULL && m->type == SENTINEL_PMESSAGE, "a pattern message");
+  if (m) CHECK(m->pattern_len == 8 && strcmp(m->pattern, "c.news.*") == 0, "pattern");
+  sentinel_message_free(m);
+  CHECK(sentinel_pubsub_unsubscribe(ps, NULL, NULL, 0, &err), "unsubscribe all");
+  CHECK(integer_cmd(conn, 3, pub1) == 0, "no subscriber left");
+  sentinel_put_master(c, NAME, conn);
+  sentinel_pubsub_close(ps);
+  CHECK(sentinel_pubsub_next(ps, 10, &err) == NULL, "closed");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_CLOSED, "kind %d", sentinel_error_get_kind(err));
+  sentinel_error_free(err);
+  sentinel_pubsub_free(ps);
+  sentinel_pubsub_free(NULL);
+  sentinel_pubsub_close(NULL);
+  sentinel_message_free(NULL);
+  sentinel_client_close(c);
+}
+
 int main(void) {
   CHECK(strcmp(sentinel_version(), "0.1.0") == 0, "version %s", sentinel_version());
   test_bad_inputs();
@@ -998,6 +1051,7 @@ int main(void) {
   test_into_slot_text();
   test_production_options();
   test_replicas();
+  test_pubsub();
   test_sentinel_restart();
   test_failover();
   printf("%d passed, %d failed\n", passed, failed);

@@ -753,6 +753,9 @@ def test_python_constants_match_the_header():
     replies = enum("SENTINEL_REPLY_")
     for name, value in replies.items():
         assert getattr(_abi, name) == value, name
+    messages = {int(v): k for k, v in re.findall(r"\b(SENTINEL_(?:P?MESSAGE\w*)) = (\d+)", header)}
+    assert messages == {1: "SENTINEL_MESSAGE", 2: "SENTINEL_PMESSAGE", 3: "SENTINEL_MESSAGE_RESUBSCRIBED"}
+    assert _abi.MESSAGE_TYPES == {1: "message", 2: "pmessage", 3: "resubscribed"}
     intos = enum("SENTINEL_INTO_")
     for name in ("NIL", "INTEGER", "STATUS", "REPLY"):
         assert getattr(_abi, "_INTO_" + name) == intos[name], name
@@ -805,7 +808,8 @@ def test_python_struct_layouts_match_the_header():
     structs = _header_structs()
     for c_name, structure in [("sentinel_reply", _lib.Reply), ("sentinel_reply_slot", _lib.ReplySlot),
                               ("sentinel_event", _lib.EventStruct),
-                              ("sentinel_master_stats", _lib.MasterStatsStruct)]:
+                              ("sentinel_master_stats", _lib.MasterStatsStruct),
+                              ("sentinel_message", _lib.MessageStruct)]:
         assert _ctypes_fields(structure) == structs[c_name], c_name
     # The flat node is read with struct.unpack, not ctypes: the same check on its format.
     codes = {("signed", 4): "i", ("signed", 8): "q", ("float", 8): "d", ("unsigned", 8): "Q"}
@@ -822,17 +826,21 @@ def test_every_native_call_on_a_client_is_registered_in_flight():
     import ast
     import inspect
     from redis_sentinel import _hot, _natives, client as client_module, conn as conn_module
+    from redis_sentinel import pubsub as pubsub_module
 
     natives = {name for name, value in vars(_natives).items()
                if name.startswith("_") and callable(value) and name != "_pointer_arg"}
+    # A message, once received, belongs to no client or subscription.
+    independent = {"sentinel_message_free"}
     # _open makes the client before anyone can call it; close runs once the calls have ended.
-    exempt = {"Client._open", "Client.close"}
+    exempt = {"Client._open", "Client.close", "PubSub.close"}
 
     def is_native(call):
         f = call.func
         if isinstance(f, ast.Attribute):
             return (isinstance(f.value, ast.Name) and f.value.id == "lib"
-                    and f.attr.startswith("sentinel_")) or f.attr == "_native"
+                    and f.attr.startswith("sentinel_") and f.attr not in independent
+                    ) or f.attr == "_native"
         return isinstance(f, ast.Name) and (f.id in natives or f.id == "native")
 
     def calls(node, names):
@@ -867,7 +875,7 @@ def test_every_native_call_on_a_client_is_registered_in_flight():
             if not isinstance(child, (ast.stmt, ast.excepthandler)):
                 visit(child, where, guarded)
 
-    for module in (_hot, client_module, conn_module):
+    for module in (_hot, client_module, conn_module, pubsub_module):
         visit(ast.parse(inspect.getsource(module)), "", False)
     assert not unguarded, unguarded
     # The scan sees the hot paths, not just the easy ones.

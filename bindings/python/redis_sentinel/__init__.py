@@ -14,8 +14,9 @@ from . import _lib
 from .client import Client
 from .conn import Conn
 from .errors import Error, ErrorKind
+from .pubsub import PubSub
 
-__all__ = ["Client", "Conn", "Error", "ErrorKind", "version"]
+__all__ = ["Client", "Conn", "Error", "ErrorKind", "PubSub", "version"]
 
 
 def version() -> str:

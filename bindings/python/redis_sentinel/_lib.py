@@ -27,6 +27,10 @@ class OptionsPtr(c_void_p):
     """sentinel_options *"""
 
 
+class PubSubPtr(c_void_p):
+    """sentinel_pubsub *"""
+
+
 class Reply(ctypes.Structure):
     pass
 
@@ -62,6 +66,19 @@ class EventStruct(ctypes.Structure):
         ("old_address", c_char_p),
         ("new_address", c_char_p),
         ("sentinel", c_char_p),
+    ]
+
+
+class MessageStruct(ctypes.Structure):
+    """``sentinel_message``: what a subscription received."""
+    _fields_ = [
+        ("type", ctypes.c_int32),
+        ("channel", POINTER(c_char)),
+        ("channel_len", c_size_t),
+        ("pattern", POINTER(c_char)),
+        ("pattern_len", c_size_t),
+        ("data", POINTER(c_char)),
+        ("data_len", c_size_t),
     ]
 
 
@@ -143,6 +160,19 @@ FUNCTIONS = {
     "sentinel_error_reply_kind": (c_int, [c_char_p, c_size_t]),
     "sentinel_error_kind_breaks_connection": (c_bool, [c_int]),
     "sentinel_error_free": (None, [ErrorPtr]),
+    "sentinel_pubsub_new": (PubSubPtr, [ClientPtr, c_char_p, POINTER(ErrorPtr)]),
+    "sentinel_pubsub_subscribe": (c_bool, [PubSubPtr, POINTER(c_char_p), POINTER(c_size_t), c_size_t,
+                                           POINTER(ErrorPtr)]),
+    "sentinel_pubsub_psubscribe": (c_bool, [PubSubPtr, POINTER(c_char_p), POINTER(c_size_t), c_size_t,
+                                            POINTER(ErrorPtr)]),
+    "sentinel_pubsub_unsubscribe": (c_bool, [PubSubPtr, POINTER(c_char_p), POINTER(c_size_t), c_size_t,
+                                             POINTER(ErrorPtr)]),
+    "sentinel_pubsub_punsubscribe": (c_bool, [PubSubPtr, POINTER(c_char_p), POINTER(c_size_t), c_size_t,
+                                              POINTER(ErrorPtr)]),
+    "sentinel_pubsub_next": (POINTER(MessageStruct), [PubSubPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_pubsub_close": (None, [PubSubPtr]),
+    "sentinel_pubsub_free": (None, [PubSubPtr]),
+    "sentinel_message_free": (None, [POINTER(MessageStruct)]),
 }
 
 LIB_NAME = "libredis_sentinel.dylib" if sys.platform == "darwin" else "libredis_sentinel.so"

@@ -17,6 +17,7 @@ from .arguments import Arg, _argv, _name, _short
 from .conn import Conn, _Checkout, _check_in, _check_out, _new, _unattached
 from .errors import Error, ErrorKind, _check, _closed, _take_error
 from .options import _options, _set_extras
+from .pubsub import PubSub
 from .replies import _slot_reply, _take_reply, _take_slot
 
 # Bound by assignment, not imported: CPython compiles a method call on a name an import bound
@@ -275,6 +276,12 @@ class Client:
         block._client, block.name, block._ptr, block._forks = self, name, None, -1
         block._native = _get_master
         return block
+
+    def pubsub(self, name: str) -> "PubSub":
+        """A subscription on the current master of ``name`` that follows it across failovers:
+        ``ps.subscribe("orders")``, then ``ps.get_message(timeout=1.0)`` or ``ps.listen()``.
+        Also ``with client.pubsub(name) as ps:``."""
+        return PubSub(self, name)
 
     def interrupt_waits(self) -> None:
         """Ends every command of this client waiting on the server (BLPOP, XREAD BLOCK, WAIT
