@@ -106,9 +106,14 @@ bench-instructions: lib
 $(BUILD)/failover_writer: bench/failover_writer.c include/redis_sentinel.h lib | $(BUILD)
 	$(CC) $(C_WARN) $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
 
-# Forced failover and kill -9 with our C API, our Python binding and redis-py side by side.
-bench-failover: $(BUILD)/failover_writer
-	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so $(PYTHON) bench/failover_bench.py --c-writer $(BUILD)/failover_writer
+$(BUILD)/failover_subscriber: bench/failover_subscriber.c include/redis_sentinel.h lib | $(BUILD)
+	$(CC) $(C_WARN) $(CFLAGS) -Iinclude $< -o $@ $(LDLIBS)
+
+# Forced failover, kill -9 and SIGSTOP with our C API, our Python binding and redis-py side by
+# side: writers, a queue, and Pub/Sub subscribers.
+bench-failover: $(BUILD)/failover_writer $(BUILD)/failover_subscriber
+	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so $(PYTHON) bench/failover_bench.py \
+	  --c-writer $(BUILD)/failover_writer --c-subscriber $(BUILD)/failover_subscriber
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -224,6 +224,42 @@ def run_queue(topo, seconds_after):
     return rows
 
 
+SUBSCRIBERS = (("c", "C API"), ("ours", "Python binding"), ("redis-py", "redis-py master_for"))
+
+
+def run_pubsub(topo, label, fault, c_subscriber, seconds_after):
+    """A publisher that follows the failover, and one subscriber per client on its channel."""
+    channel = "bench:pubsub:%s" % label
+    sentinel_ports = ",".join(str(s.port) for s in topo.sentinels if s.alive())
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
+    script = os.path.join(HERE, "failover_subscriber.py")
+    total = 1.5 + seconds_after
+
+    def start(kind):
+        if kind == "c":
+            command = [c_subscriber, topo.sentinel_addr, NAME, channel, str(total + 0.5)]
+        else:
+            command = [sys.executable, script, kind, sentinel_ports, NAME, channel, str(total + 0.5)]
+        return subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+
+    subscribers = [start(kind) for kind, _ in SUBSCRIBERS]
+    for proc in subscribers:
+        proc.stdout.readline()  # READY: subscribed
+    publisher = start("publisher")
+    time.sleep(1.5)
+    old = topo.master_port(NAME)
+    fault(old)
+    topo.wait_switch(NAME, old, timeout=30)
+    published = int(parse(publisher.communicate(timeout=total + 60)[0])["PUBLISHED"])
+    rows = []
+    for (_, client), proc in zip(SUBSCRIBERS, subscribers):
+        result = parse(proc.communicate(timeout=total + 60)[0])
+        rows.append((label, client, float(result["GAP_MS"]),
+                     max(0, published - int(result["DISTINCT"])), int(result["OUT_OF_ORDER"]),
+                     int(result["MARKERS"]), published))
+    return rows
+
+
 def wait_replicas(port, count, timeout=40):
     def ready():
         info = resp_command(port, "INFO", "replication")
@@ -235,6 +271,7 @@ def wait_replicas(port, count, timeout=40):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--c-writer", required=True)
+    parser.add_argument("--c-subscriber", required=True)
     args = parser.parse_args()
     base = tempfile.mkdtemp(prefix="redis-sentinel-bench-")
     print("starting 1 master, 2 replicas, 3 sentinels ...", flush=True)
@@ -257,6 +294,14 @@ def main():
         print("scenario 3: forced failover under a queue (RPUSH producer, BLPOP consumers), "
               "12 s after it", flush=True)
         queue_rows = run_queue(topo, 12.0)
+        new = topo.master_port(NAME)
+        print("waiting for the old master to rejoin as a replica ...", flush=True)
+        wait_replicas(new, 1)
+        print("scenario 4: Pub/Sub through a forced failover, 8 s after it", flush=True)
+        pubsub_rows = run_pubsub(topo, "forced", forced, args.c_subscriber, 8.0)
+        wait_replicas(topo.master_port(NAME), 1)
+        print("scenario 5: Pub/Sub through a kill -9 of the master, 8 s after it", flush=True)
+        pubsub_rows += run_pubsub(topo, "kill -9", kill, args.c_subscriber, 8.0)
     stop_rows = []
     print("starting 1 master, 3 replicas, 3 sentinels for SIGSTOP ...", flush=True)
     with Topology(tempfile.mkdtemp(prefix="redis-sentinel-bench-"), names=[NAME], replicas=3,
@@ -296,6 +341,13 @@ def main():
     print("|---|---|---:|---:|---:|---:|")
     for label, gap, lost, twice, produced in queue_rows:
         print("| forced, queue | %s | %.0f | %d | %d | %d |" % (label, gap, lost, twice, produced))
+    print()
+    print("| scenario | subscriber | longest pause in received messages (ms) | messages missed "
+          "| received twice or out of order | resubscribed markers | messages published |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, client, gap, missed, disorder, markers, published in pubsub_rows:
+        print("| %s, Pub/Sub | %s | %.0f | %d | %d | %d | %d |" % (label, client, gap, missed,
+                                                              disorder, markers, published))
     return 0
 
 
