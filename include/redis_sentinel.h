@@ -412,6 +412,28 @@ struct sentinel_client *sentinel_client_new(const char *network,
                                             struct sentinel_error **err);
 
 /*
+ Like `sentinel_client_new`, configured by one string:
+ `redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/name[,name...][/db][?params]`
+ (`rediss+sentinel://` for TLS to masters and replicas). Sentinels default to port 26379,
+ IPv6 hosts go in brackets, and user info and values are percent-decoded. The parameters
+ are the Python keyword names, durations in seconds: `connect_timeout`, `read_timeout`,
+ `write_timeout`, `pool_wait`, `fence_wait`, `sentinel_timeout`, `busy_poll`,
+ `tcp_keepalive`, `pool_size`, `db`, `client_name`, `resp3`, `username`, `password`,
+ `sentinel_username`, `sentinel_password`, `ca_file`, `cert_file`, `key_file`,
+ `server_name`, `sentinel_tls`, `sentinel_ca_file`, `sentinel_cert_file`,
+ `sentinel_key_file`, `sentinel_server_name`. `pool_size` 0 keeps the URL's (default 10).
+ A bad URL fails with INVALID_ARGUMENT naming the bad part (never a password). Returns NULL
+ on failure and sets `*err`. Caller owns the result; free it with `sentinel_client_close`.
+ Does not take ownership of `url`.
+
+ # Safety
+ `url` is NULL or a NUL-terminated string.
+ */
+struct sentinel_client *sentinel_client_new_from_url(const char *url,
+                                                     size_t pool_size,
+                                                     struct sentinel_error **err);
+
+/*
  Stops every background thread, closes every socket, and frees `client` together with any
  conn still checked out. Neither `client` nor its conns may be used afterwards. NULL is a
  no-op. Must not run concurrently with any other call on `client` or its conns: end the

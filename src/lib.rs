@@ -38,6 +38,7 @@ mod resp;
 mod sentinel;
 mod state;
 mod sync;
+mod url;
 mod watcher;
 
 /// The C ABI (see `include/redis_sentinel.h`); Rust users want the types above instead.

@@ -110,10 +110,50 @@ pub(crate) unsafe fn client_from_config(
         // SAFETY: each entry is NULL or a NUL-terminated string, per the contract.
         .map(|(i, &name)| unsafe { str_arg(name, &format!("names[{i}]")) }.map(str::to_owned))
         .collect::<Result<Vec<_>, _>>()?;
+    start_client(config)
+}
+
+/// Starts a client for `config` (masters included) and hands it to C.
+fn start_client(config: Config) -> Result<*mut sentinel_client, Error> {
+    let masters = config.masters.len();
     let core = Client::new(config)?;
     // One slab per master for master conns, then one per master for replica conns.
-    let slabs = (0..2 * names_len).map(|_| Mutex::default()).collect();
+    let slabs = (0..2 * masters).map(|_| Mutex::default()).collect();
     Ok(new_handle(sentinel_client { core, slabs }))
+}
+
+/// Like `sentinel_client_new`, configured by one string:
+/// `redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/name[,name...][/db][?params]`
+/// (`rediss+sentinel://` for TLS to masters and replicas). Sentinels default to port 26379,
+/// IPv6 hosts go in brackets, and user info and values are percent-decoded. The parameters
+/// are the Python keyword names, durations in seconds: `connect_timeout`, `read_timeout`,
+/// `write_timeout`, `pool_wait`, `fence_wait`, `sentinel_timeout`, `busy_poll`,
+/// `tcp_keepalive`, `pool_size`, `db`, `client_name`, `resp3`, `username`, `password`,
+/// `sentinel_username`, `sentinel_password`, `ca_file`, `cert_file`, `key_file`,
+/// `server_name`, `sentinel_tls`, `sentinel_ca_file`, `sentinel_cert_file`,
+/// `sentinel_key_file`, `sentinel_server_name`. `pool_size` 0 keeps the URL's (default 10).
+/// A bad URL fails with INVALID_ARGUMENT naming the bad part (never a password). Returns NULL
+/// on failure and sets `*err`. Caller owns the result; free it with `sentinel_client_close`.
+/// Does not take ownership of `url`.
+///
+/// # Safety
+/// `url` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_client_new_from_url(
+    url: *const c_char,
+    pool_size: usize,
+    err: *mut *mut sentinel_error,
+) -> *mut sentinel_client {
+    boundary(here!(), err, std::ptr::null_mut(), || {
+        // SAFETY: NULL or NUL-terminated, per the contract above.
+        let url = unsafe { str_arg(url, "url") }?;
+        let mut config = Config::from_url(url)?;
+        if pool_size != 0 {
+            config.pool_size = u32::try_from(pool_size)
+                .map_err(|_| Error::invalid(format!("pool size {pool_size} is too large")))?;
+        }
+        start_client(config)
+    })
 }
 
 /// Stops every background thread, closes every socket, and frees `client` together with any

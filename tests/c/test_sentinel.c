@@ -1035,6 +1035,37 @@ static void test_pubsub(void) {
   sentinel_client_close(c);
 }
 
+/* One-string configuration: a working client from a URL, and a bad URL named without its
+   password. */
+static void test_from_url(void) {
+  char url[256];
+  snprintf(url, sizeof url, "redis+sentinel://%s/%s?read_timeout=0.5&client_name=from-url",
+           env("SENTINEL_ADDR"), NAME);
+  sentinel_error *err = NULL;
+  sentinel_client *c = sentinel_client_new_from_url(url, 2, &err);
+  CHECK(c != NULL, "from_url: %s", sentinel_error_message(err));
+  if (c) {
+    sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+    const char *getname[] = {"CLIENT", "GETNAME"};
+    sentinel_reply *r = cmd(conn, &err, 2, getname);
+    CHECK(r && r->type == SENTINEL_REPLY_STRING && strcmp(r->str, "from-url") == 0,
+          "client_name from the URL");
+    sentinel_reply_free(r);
+    sentinel_put_master(c, NAME, conn);
+    sentinel_client_close(c);
+  }
+  CHECK(sentinel_client_new_from_url("redis+sentinel://u:hunter2@h/m?nope=1", 1, &err) == NULL,
+        "bad parameter");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  CHECK(strstr(sentinel_error_message(err), "nope") != NULL, "%s", sentinel_error_message(err));
+  CHECK(strstr(sentinel_error_message(err), "hunter2") == NULL, "no password in the message");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_client_new_from_url(NULL, 1, &err) == NULL, "NULL url");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+}
+
 int main(void) {
   CHECK(strcmp(sentinel_version(), "0.1.0") == 0, "version %s", sentinel_version());
   test_bad_inputs();
@@ -1052,6 +1083,7 @@ int main(void) {
   test_production_options();
   test_replicas();
   test_pubsub();
+  test_from_url();
   test_sentinel_restart();
   test_failover();
   printf("%d passed, %d failed\n", passed, failed);

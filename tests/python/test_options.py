@@ -411,3 +411,23 @@ def test_tls_to_sentinels_and_data_nodes(tls_topo):
         with pytest.raises(Error) as info:
             c.execute("t", "PING")
         assert info.value.kind in (ErrorKind.IO, ErrorKind.POOL_TIMEOUT) and '"t"' in str(info.value)
+
+
+def test_from_url(topo):
+    url = "redis+sentinel://%s/a,b/3?read_timeout=0.5&client_name=py-url&pool_size=2" % topo.sentinel_addr
+    with redis_sentinel.Client.from_url(url) as client:
+        assert client.execute("a", "CLIENT", "GETNAME") == b"py-url"
+        client.execute("a", "SET", "url:key", "v")
+        assert client.execute("a", "GET", "url:key") == b"v"
+        assert client.execute("b", "PING") == "PONG"
+        assert client.stats("a")["conns_open"] <= 2
+        client.execute("a", "DEL", "url:key")
+    for url, part in [("redis://h/m", "scheme"), ("redis+sentinel://h/m?nope=1", "nope"),
+                      ("redis+sentinel://u:hunter2%zz@h/m", "password"),
+                      ("redis+sentinel://h/m?read_timeout=0", "read_timeout")]:
+        with pytest.raises(Error) as info:
+            redis_sentinel.Client.from_url(url)
+        assert info.value.kind == ErrorKind.INVALID_ARGUMENT, url
+        assert part in str(info.value) and "hunter2" not in str(info.value), str(info.value)
+    with pytest.raises(Error):
+        redis_sentinel.Client.from_url(b"redis+sentinel://h/m")

@@ -106,6 +106,7 @@ FUNCTIONS = {
                                         POINTER(ErrorPtr)]),
     "sentinel_client_new_with_options": (ClientPtr, [OptionsPtr, c_size_t, POINTER(c_char_p), c_size_t,
                                                      POINTER(ErrorPtr)]),
+    "sentinel_client_new_from_url": (ClientPtr, [c_char_p, c_size_t, POINTER(ErrorPtr)]),
     "sentinel_options_new": (OptionsPtr, []),
     "sentinel_options_free": (None, [OptionsPtr]),
     "sentinel_options_add_sentinel": (c_bool, [OptionsPtr, c_char_p, c_char_p, POINTER(ErrorPtr)]),

@@ -129,8 +129,40 @@ class Client:
         self.names = names
         _LIVE_CLIENTS.add(self)
 
+    @classmethod
+    def from_url(cls, url: str, pool_size: int = 0) -> "Client":
+        """A client configured by one string, the same in C, C++, Rust and Python:
+        ``redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/name[,name...][/db]
+        [?params]`` (``rediss+sentinel://`` for TLS to the data nodes). The parameters are this
+        class's keyword names, in seconds (``read_timeout=0.5&sentinel_password=...``);
+        ``pool_size`` 0 keeps the URL's (default 10). ``names`` is None on such a client."""
+        if not isinstance(url, str):
+            raise Error(ErrorKind.INVALID_ARGUMENT, "url must be str, got %r" % (url,))
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
+            raise Error(ErrorKind.INVALID_ARGUMENT, "pool_size must be an int >= 0, got %r" % (pool_size,))
+        client = cls.__new__(cls)
+        client._ptr = None
+        client._closed = False
+        client._inflight = collections.deque()
+        client._spec = ("url", url, pool_size)
+        client._callbacks = []
+        client._forked = False
+        client._forks = 0
+        client._ptr = client._open()
+        client._arg = _pointer_arg(client._ptr.value)
+        client.names = None
+        _LIVE_CLIENTS.add(client)
+        return client
+
     def _open(self):
         """Creates the native client from the arguments given to the constructor."""
+        if self._spec[0] == "url":
+            _, url, pool_size = self._spec
+            err = ErrorPtr()
+            ptr = lib.sentinel_client_new_from_url(url.encode(), pool_size, byref(err))
+            if not ptr:
+                raise _take_error(err)
+            return ptr
         network, address, pool_size, names, sentinels, timeouts, extras = self._spec
         encoded = [n.encode("utf-8") for n in names]
         array = (c_char_p * max(1, len(encoded)))(*encoded)
