@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::pool::gate::WatchedSocket;
 use crate::pool::link::DataLink;
 use crate::resp::encode::encode_command;
 use crate::resp::value::Value;
@@ -64,6 +65,9 @@ pub struct PubSub {
     state: Arc<State>,
     index: usize,
     link: Option<DataLink>,
+    /// `link`'s socket, watched by the master's gate: a switch shuts it, which ends a wait at
+    /// once rather than at the next look at the generation.
+    watched: Option<WatchedSocket>,
     /// The pool generation `link` was opened in: once the master moves, the link is stale.
     generation: u64,
     channels: BTreeSet<Vec<u8>>,
@@ -90,6 +94,7 @@ impl PubSub {
             state,
             index,
             link: None,
+            watched: None,
             generation: 0,
             channels: BTreeSet::new(),
             patterns: BTreeSet::new(),
@@ -109,7 +114,7 @@ impl PubSub {
     /// Ends the subscription: its link is closed, and every later call fails with CLOSED.
     pub fn close(&mut self) {
         self.closed.store(true, Ordering::Release);
-        self.link = None;
+        self.drop_link();
     }
 
     /// Subscribes to `channels`; returns once the master confirmed every one.
@@ -199,9 +204,7 @@ impl PubSub {
             Some(link) => !link.is_open() || generation != self.generation,
         };
         if stale {
-            if self.link.take().is_some() {
-                self.lost = true;
-            }
+            self.lose_link();
             return self.resubscribe().is_ok();
         }
         self.keep_in_touch();
@@ -226,9 +229,15 @@ impl PubSub {
     }
 
     fn lose_link(&mut self) {
-        if self.link.take().is_some() {
+        if self.drop_link() {
             self.lost = true;
         }
+    }
+
+    /// Closes the link, if any; true when there was one.
+    fn drop_link(&mut self) -> bool {
+        self.watched = None;
+        self.link.take().is_some()
     }
 
     /// Connects to the current master and subscribes to every channel and pattern.
@@ -237,6 +246,11 @@ impl PubSub {
         let generation = master.generation();
         let addr = master.addr().ok_or_else(Error::closed)?;
         let link = DataLink::connect(&addr, &self.state.config, &self.state.data_dial)?;
+        // A link whose socket cannot be watched still works: its waits end at the next look.
+        self.watched = link
+            .socket_handle()
+            .ok()
+            .map(|socket| master.gate.watch(socket, generation));
         self.link = Some(link);
         self.generation = generation;
         self.heard_at = Instant::now();

@@ -49,6 +49,18 @@ pub(super) const SENDING: u8 = 1;
 /// A command that waits on the server (see `blocking`) is in flight.
 pub(super) const WAITING: u8 = 2;
 
+/// A socket [`NodeGate::watch`] keeps an eye on, until this drops.
+pub(crate) struct WatchedSocket {
+    gate: Arc<NodeGate>,
+    live: Arc<LiveSocket>,
+}
+
+impl Drop for WatchedSocket {
+    fn drop(&mut self) {
+        self.gate.forget(&self.live);
+    }
+}
+
 impl LiveSocket {
     pub(super) fn shut_down(&self) {
         self.shut.store(true, Ordering::Release);
@@ -161,6 +173,23 @@ impl NodeGate {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|s| !Arc::ptr_eq(s, socket));
+    }
+
+    /// Watches the socket of a link opened outside the pools in `generation` (a
+    /// subscription's): a switch shuts it as it shuts the pools' older conns, so a read waiting
+    /// on it returns at once. It is forgotten when the guard drops.
+    pub fn watch(self: &Arc<Self>, socket: SocketHandle, generation: u64) -> WatchedSocket {
+        let live = Arc::new(LiveSocket {
+            socket,
+            generation,
+            activity: AtomicU8::new(IDLE),
+            shut: AtomicBool::new(false),
+        });
+        self.register(live.clone());
+        WatchedSocket {
+            gate: self.clone(),
+            live,
+        }
     }
 
     pub(super) fn want_reask(&self) {
