@@ -11,12 +11,30 @@ C_WARN  := -std=c99 -Wall -Wextra -pedantic -Werror
 BUILD   := build
 LDLIBS  := -L$(LIBDIR) -Wl,-rpath,$(LIBDIR) -lredis_sentinel -lpthread
 
-.PHONY: all deps lib header test test-rust test-c test-python header-check memcheck demo bench bench-instructions bench-failover install lint clean
+.PHONY: all deps lib header test test-rust test-c test-python header-check abi-check test-install memcheck demo bench bench-instructions bench-failover install uninstall lint clean
 
 all: lib
 
+VERSION := $(shell grep -m1 '^version' Cargo.toml | cut -d'"' -f2)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+ifeq ($(shell uname -s),Darwin)
+# macOS is not tested in CI.
+SHLIB       := libredis_sentinel.dylib
+SHLIB_MAJOR := libredis_sentinel.$(MAJOR).dylib
+SHLIB_REAL  := libredis_sentinel.$(VERSION).dylib
+STRIP_SHLIB := strip -x
+else
+SHLIB       := libredis_sentinel.so
+SHLIB_MAJOR := libredis_sentinel.so.$(MAJOR)
+SHLIB_REAL  := libredis_sentinel.so.$(VERSION)
+STRIP_SHLIB := strip --strip-unneeded
+endif
+
+# The library's SONAME is $(SHLIB_MAJOR) (build.rs): programs linked against the build tree
+# find it through this link.
 lib:
 	$(CARGO) build --release
+	ln -sf $(SHLIB) $(RELEASE)/$(SHLIB_MAJOR)
 
 # What the demo and the tests need that a fresh Debian machine with Rust lacks: Debian packages
 # (apt-get) and pytest, wheel and setuptools, installed with pip into $(PYTHON), the interpreter
@@ -36,7 +54,8 @@ TEST_TMP ?= /tmp/rst-$(shell date +%s)-$(shell echo $$PPID)
 test: deps
 	mkdir -p $(TEST_TMP)
 	status=0; \
-	TMPDIR=$(TEST_TMP) $(MAKE) --no-print-directory test-rust header-check test-c test-python \
+	TMPDIR=$(TEST_TMP) $(MAKE) --no-print-directory test-rust header-check abi-check test-c \
+	  test-install test-python \
 	  || status=$$?; \
 	tests/check_no_leftovers.sh $(TEST_TMP) || [ $$status -ne 0 ] || status=1; \
 	rm -rf $(TEST_TMP); \
@@ -61,9 +80,20 @@ $(BUILD)/header_cpp: tests/c/header_cpp.cpp include/redis_sentinel.h lib | $(BUI
 $(BUILD)/header_c99.o: include/redis_sentinel.h | $(BUILD)
 	echo '#include "redis_sentinel.h"' | $(CC) $(C_WARN) -Iinclude -x c -c - -o $@
 
-test-c: $(BUILD)/test_sentinel $(BUILD)/header_cpp $(BUILD)/header_c99.o
+# The C++ header's test, under AddressSanitizer and UBSan (leak checks included).
+$(BUILD)/test_cpp: tests/c/test_cpp.cpp include/redis_sentinel.hpp include/redis_sentinel.h lib | $(BUILD)
+	$(CXX) -std=c++17 -Wall -Wextra -pedantic -Werror -g -fsanitize=address,undefined \
+	  -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Iinclude $< -o $@ $(LDLIBS)
+
+# The README's C++ block, compiled so it cannot rot.
+$(BUILD)/readme_cpp.o: README.md include/redis_sentinel.hpp include/redis_sentinel.h | $(BUILD)
+	sed -n '/^```cpp$$/,/^```$$/p' README.md | sed '1d;$$d' > $(BUILD)/readme.cpp
+	$(CXX) -std=c++17 -Wall -Wextra -pedantic -Werror -Iinclude -c $(BUILD)/readme.cpp -o $@
+
+test-c: $(BUILD)/test_sentinel $(BUILD)/header_cpp $(BUILD)/header_c99.o $(BUILD)/test_cpp $(BUILD)/readme_cpp.o
 	$(BUILD)/header_cpp
 	tests/c/run.sh $(BUILD)/test_sentinel
+	tests/c/run.sh $(BUILD)/test_cpp
 
 # pytest exits 5 when it collected nothing: that is a failure too (it is non-zero already,
 # but say why).
@@ -115,13 +145,49 @@ bench-failover: $(BUILD)/failover_writer $(BUILD)/failover_subscriber
 	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so $(PYTHON) bench/failover_bench.py \
 	  --c-writer $(BUILD)/failover_writer --c-subscriber $(BUILD)/failover_subscriber
 
+# What `make install` puts under PREFIX, and all that `make uninstall` removes.
+INSTALLED := include/redis_sentinel.h include/redis_sentinel.hpp lib/$(SHLIB_REAL) \
+  lib/$(SHLIB_MAJOR) lib/$(SHLIB) lib/libredis_sentinel.a lib/pkgconfig/redis-sentinel.pc \
+  lib/cmake/redis_sentinel/redis_sentinelConfig.cmake \
+  lib/cmake/redis_sentinel/redis_sentinelConfigVersion.cmake
+DEST := $(DESTDIR)$(PREFIX)
+SUBST := sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@MAJOR@|$(MAJOR)|' \
+  -e 's|@SHLIB_REAL@|$(SHLIB_REAL)|' -e 's|@SHLIB_MAJOR@|$(SHLIB_MAJOR)|'
+
+# Both headers, the shared library (stripped, with its versioned names) and the static one,
+# a pkg-config file and a CMake package. PREFIX=... DESTDIR=... as usual.
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 include/redis_sentinel.h $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(RELEASE)/libredis_sentinel.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(RELEASE)/libredis_sentinel.a $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$(grep -m1 '^version' Cargo.toml | cut -d'\"' -f2)|" \
-	  redis-sentinel.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/redis-sentinel.pc
+	install -d $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/lib/cmake/redis_sentinel
+	install -m 644 include/redis_sentinel.h include/redis_sentinel.hpp $(DEST)/include/
+	install -m 755 $(RELEASE)/$(SHLIB) $(DEST)/lib/$(SHLIB_REAL)
+	$(STRIP_SHLIB) $(DEST)/lib/$(SHLIB_REAL)
+	ln -sf $(SHLIB_REAL) $(DEST)/lib/$(SHLIB_MAJOR)
+	ln -sf $(SHLIB_MAJOR) $(DEST)/lib/$(SHLIB)
+	install -m 644 $(RELEASE)/libredis_sentinel.a $(DEST)/lib/
+	strip --strip-debug $(DEST)/lib/libredis_sentinel.a
+	$(SUBST) redis-sentinel.pc.in > $(DEST)/lib/pkgconfig/redis-sentinel.pc
+	$(SUBST) cmake/redis_sentinelConfig.cmake.in > $(DEST)/lib/cmake/redis_sentinel/redis_sentinelConfig.cmake
+	$(SUBST) cmake/redis_sentinelConfigVersion.cmake.in \
+	  > $(DEST)/lib/cmake/redis_sentinel/redis_sentinelConfigVersion.cmake
+
+uninstall:
+	rm -f $(addprefix $(DEST)/,$(INSTALLED))
+	-rmdir $(DEST)/lib/cmake/redis_sentinel 2>/dev/null
+
+# The library exports exactly the functions listed in abi/exports.txt: an export that appears
+# or goes away is a change of the ABI, made on purpose (update the file; see the README for
+# when the major version changes).
+abi-check: lib
+	nm -D --defined-only $(RELEASE)/$(SHLIB) | awk '{print $$3}' | sort > $(BUILD)/exports.txt
+	diff -u abi/exports.txt $(BUILD)/exports.txt || \
+	  { echo "the exported symbols differ from abi/exports.txt"; exit 1; }
+	readelf -d $(RELEASE)/$(SHLIB) | grep -q 'SONAME.*\[$(SHLIB_MAJOR)\]' || \
+	  { echo "$(SHLIB) has no SONAME $(SHLIB_MAJOR)"; exit 1; }
+
+# Installs into a temporary prefix, builds a C program with pkg-config and a C++ one with
+# CMake against it, runs both against a topology, and uninstalls.
+test-install: lib
+	tests/install/run.sh
 
 lint:
 	$(CARGO) fmt --check
