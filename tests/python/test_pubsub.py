@@ -133,3 +133,31 @@ def test_a_forced_failover_resubscribes_once_in_order(failover_topo):
     assert pause < 1.0, pause
     after = kinds[kinds.index("resubscribed") + 1:]
     assert len(after) > 100, "messages after the marker"
+
+
+def test_a_subscription_from_before_a_fork_refuses_to_work_in_the_child(topo):
+    import os
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, pool_size=1, names=["a"]) as client:
+        ps = client.pubsub("a")
+        ps.subscribe("py.forked")
+        pid = os.fork()
+        if pid == 0:  # child: never reads the parent's subscription socket
+            code = 1
+            try:
+                try:
+                    ps.get_message(timeout=0.1)
+                except Error as e:
+                    assert e.kind == ErrorKind.INVALID_ARGUMENT and "fork" in str(e)
+                else:
+                    raise AssertionError("a subscription from before the fork worked")
+                with client.pubsub("a") as own:  # a new one works
+                    own.subscribe("py.child")
+                ps.close()  # the parent's to free: dropped here, not freed
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        client.execute("a", "PUBLISH", "py.forked", "still")
+        assert ps.get_message(timeout=2)["data"] == b"still"
+        ps.close()
