@@ -417,6 +417,7 @@ def test_from_url(topo):
     url = "redis+sentinel://%s/a,b/3?read_timeout=0.5&client_name=py-url&pool_size=2" % topo.sentinel_addr
     with redis_sentinel.Client.from_url(url) as client:
         assert client.execute("a", "CLIENT", "GETNAME") == b"py-url"
+        assert b" db=3 " in client.execute("a", "CLIENT", "INFO")  # the path's database
         client.execute("a", "SET", "url:key", "v")
         assert client.execute("a", "GET", "url:key") == b"v"
         assert client.execute("b", "PING") == "PONG"
