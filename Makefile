@@ -177,7 +177,7 @@ uninstall:
 # The library exports exactly the functions listed in abi/exports.txt: an export that appears
 # or goes away is a change of the ABI, made on purpose (update the file; see the README for
 # when the major version changes).
-abi-check: lib
+abi-check: lib | $(BUILD)
 	nm -D --defined-only $(RELEASE)/$(SHLIB) | awk '{print $$3}' | sort > $(BUILD)/exports.txt
 	diff -u abi/exports.txt $(BUILD)/exports.txt || \
 	  { echo "the exported symbols differ from abi/exports.txt"; exit 1; }
