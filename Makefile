@@ -85,12 +85,9 @@ $(BUILD)/test_cpp: tests/c/test_cpp.cpp include/redis_sentinel.hpp include/redis
 	$(CXX) -std=c++17 -Wall -Wextra -pedantic -Werror -g -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Iinclude $< -o $@ $(LDLIBS)
 
-# The README's C++ block, compiled so it cannot rot.
-$(BUILD)/readme_cpp.o: README.md include/redis_sentinel.hpp include/redis_sentinel.h | $(BUILD)
-	sed -n '/^```cpp$$/,/^```$$/p' README.md | sed '1d;$$d' > $(BUILD)/readme.cpp
-	$(CXX) -std=c++17 -Wall -Wextra -pedantic -Werror -Iinclude -c $(BUILD)/readme.cpp -o $@
-
-test-c: $(BUILD)/test_sentinel $(BUILD)/header_cpp $(BUILD)/header_c99.o $(BUILD)/test_cpp $(BUILD)/readme_cpp.o
+# Every C, C++ and Python example of the README is compiled, so none can rot.
+test-c: $(BUILD)/test_sentinel $(BUILD)/header_cpp $(BUILD)/header_c99.o $(BUILD)/test_cpp
+	$(PYTHON) tests/readme_examples.py $(CC) $(CXX)
 	$(BUILD)/header_cpp
 	tests/c/run.sh $(BUILD)/test_sentinel
 	tests/c/run.sh $(BUILD)/test_cpp
