@@ -198,17 +198,19 @@ impl PubSub {
     /// Keeps the link on the current master and in touch: a stale, broken or silent link is
     /// replaced and everything subscribed again. False when no link could be made.
     fn follow(&mut self) -> bool {
-        let generation = self.state.masters[self.index].generation();
-        let stale = match &self.link {
-            None => true,
-            Some(link) => !link.is_open() || generation != self.generation,
-        };
-        if stale {
+        if !self.link_is_current() {
             self.lose_link();
             return self.resubscribe().is_ok();
         }
         self.keep_in_touch();
         self.link.is_some()
+    }
+
+    /// True when the link is open and on the master the client points at now.
+    fn link_is_current(&self) -> bool {
+        self.link.as_ref().is_some_and(|link| {
+            link.is_open() && self.generation == self.state.masters[self.index].generation()
+        })
     }
 
     /// PINGs a silent link; gives it up when the PING goes unanswered.
@@ -305,10 +307,7 @@ impl PubSub {
         }
         // A link that is missing, broken or on a master the client left is replaced, and the
         // new one subscribes to what the sets now hold: this change included.
-        let current = self.link.as_ref().is_some_and(|link| {
-            link.is_open() && self.generation == self.state.masters[self.index].generation()
-        });
-        if !current {
+        if !self.link_is_current() {
             self.lose_link();
             return self.resubscribe();
         }
@@ -349,7 +348,7 @@ impl PubSub {
                 _ => Ok(None),
             };
             match read {
-                Ok(Some(value)) => match incoming(value) {
+                Ok(Some(value)) => match incoming(&value) {
                     Incoming::Message(message) => {
                         if self.pending.len() >= MAX_PENDING {
                             self.lose_link();
@@ -389,7 +388,7 @@ impl PubSub {
             Ok(Some(value)) => {
                 self.heard_at = Instant::now();
                 self.ping_sent_at = None;
-                match incoming(value) {
+                match incoming(&value) {
                     Incoming::Message(message) => Some(message),
                     _ => None,
                 }
@@ -414,45 +413,26 @@ enum Incoming {
     Other,
 }
 
-/// Reads a RESP2 array or a RESP3 push as what it says.
-fn incoming(value: Value) -> Incoming {
-    let (kind, items) = match value {
-        Value::Push { kind, data } => (kind.into_bytes(), data),
-        Value::Array(mut items) if !items.is_empty() => {
-            let Some(kind) = bytes(items.remove(0)) else {
-                return Incoming::Other;
-            };
-            (kind, items)
-        }
-        Value::ServerError(err) => return Incoming::Refused(err.to_string()),
-        _ => return Incoming::Other,
-    };
-    let mut items = items.into_iter().map(bytes);
-    let mut next = || items.next().flatten();
-    match kind.as_slice() {
-        b"message" => match (next(), next()) {
-            (Some(channel), Some(data)) => Incoming::Message(Message::Message { channel, data }),
-            _ => Incoming::Other,
-        },
-        b"pmessage" => match (next(), next(), next()) {
-            (Some(pattern), Some(channel), Some(data)) => Incoming::Message(Message::PMessage {
-                pattern,
+/// Reads what a subscribed link received as what it says.
+fn incoming(value: &Value) -> Incoming {
+    if let Value::ServerError(err) = value {
+        return Incoming::Refused(err.to_string());
+    }
+    if let Some(published) = value.as_published() {
+        let (channel, data) = (published.channel.to_vec(), published.data.to_vec());
+        return Incoming::Message(match published.pattern {
+            None => Message::Message { channel, data },
+            Some(pattern) => Message::PMessage {
+                pattern: pattern.to_vec(),
                 channel,
                 data,
-            }),
-            _ => Incoming::Other,
-        },
-        b"subscribe" | b"psubscribe" | b"unsubscribe" | b"punsubscribe" => Incoming::Confirmation,
-        _ => Incoming::Other,
+            },
+        });
     }
-}
-
-fn bytes(value: Value) -> Option<Vec<u8>> {
-    match value {
-        Value::BulkString(bytes) => Some(bytes),
-        Value::SimpleString(text) => Some(text.into_bytes()),
-        Value::Okay => Some(b"OK".to_vec()),
-        _ => None,
+    if value.is_subscription_confirmation() {
+        Incoming::Confirmation
+    } else {
+        Incoming::Other
     }
 }
 
@@ -468,7 +448,7 @@ mod tests {
     fn messages_confirmations_and_pushes_are_told_apart() {
         let message = Value::Array(vec![bulk("message"), bulk("ch"), bulk("hi")]);
         assert!(
-            matches!(incoming(message), Incoming::Message(Message::Message { channel, data })
+            matches!(incoming(&message), Incoming::Message(Message::Message { channel, data })
             if channel == b"ch" && data == b"hi")
         );
         let pmessage = Value::Push {
@@ -476,21 +456,21 @@ mod tests {
             data: vec![bulk("c*"), bulk("ch"), bulk("x")],
         };
         assert!(
-            matches!(incoming(pmessage), Incoming::Message(Message::PMessage { pattern, .. })
+            matches!(incoming(&pmessage), Incoming::Message(Message::PMessage { pattern, .. })
             if pattern == b"c*")
         );
         let confirmation = Value::Array(vec![bulk("subscribe"), bulk("ch"), Value::Int(1)]);
-        assert!(matches!(incoming(confirmation), Incoming::Confirmation));
+        assert!(matches!(incoming(&confirmation), Incoming::Confirmation));
         let nil_unsubscribe = Value::Array(vec![bulk("unsubscribe"), Value::Nil, Value::Int(0)]);
-        assert!(matches!(incoming(nil_unsubscribe), Incoming::Confirmation));
+        assert!(matches!(incoming(&nil_unsubscribe), Incoming::Confirmation));
         let pong = Value::Array(vec![bulk("pong"), bulk("")]);
-        assert!(matches!(incoming(pong), Incoming::Other));
+        assert!(matches!(incoming(&pong), Incoming::Other));
         assert!(matches!(
-            incoming(Value::SimpleString("PONG".into())),
+            incoming(&Value::SimpleString("PONG".into())),
             Incoming::Other
         ));
         let short = Value::Array(vec![bulk("message"), bulk("ch")]);
-        assert!(matches!(incoming(short), Incoming::Other));
-        assert!(matches!(incoming(Value::Array(vec![])), Incoming::Other));
+        assert!(matches!(incoming(&short), Incoming::Other));
+        assert!(matches!(incoming(&Value::Array(vec![])), Incoming::Other));
     }
 }

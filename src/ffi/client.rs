@@ -100,8 +100,7 @@ pub(crate) unsafe fn client_from_config(
     if names_len == 0 {
         return Err(Error::invalid("no master names given (names_len is 0)"));
     }
-    config.pool_size = u32::try_from(pool_size)
-        .map_err(|_| Error::invalid(format!("pool size {pool_size} is too large")))?;
+    config.pool_size = pool_size_arg(pool_size)?;
     // SAFETY: `names` is non-NULL and holds `names_len` pointers, per the contract.
     let raw_names = unsafe { std::slice::from_raw_parts(names, names_len) };
     config.masters = raw_names
@@ -111,6 +110,12 @@ pub(crate) unsafe fn client_from_config(
         .map(|(i, &name)| unsafe { str_arg(name, &format!("names[{i}]")) }.map(str::to_owned))
         .collect::<Result<Vec<_>, _>>()?;
     start_client(config)
+}
+
+/// A C pool size as the core's.
+fn pool_size_arg(pool_size: usize) -> Result<u32, Error> {
+    u32::try_from(pool_size)
+        .map_err(|_| Error::invalid(format!("pool size {pool_size} is too large")))
 }
 
 /// Starts a client for `config` (masters included) and hands it to C.
@@ -149,8 +154,7 @@ pub unsafe extern "C" fn sentinel_client_new_from_url(
         let url = unsafe { str_arg(url, "url") }?;
         let mut config = Config::from_url(url)?;
         if pool_size != 0 {
-            config.pool_size = u32::try_from(pool_size)
-                .map_err(|_| Error::invalid(format!("pool size {pool_size} is too large")))?;
+            config.pool_size = pool_size_arg(pool_size)?;
         }
         start_client(config)
     })

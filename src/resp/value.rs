@@ -84,7 +84,67 @@ impl fmt::Display for ServerError {
     }
 }
 
+/// A message published on a channel, as a subscribed link reads it, borrowed from the reply.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Published<'a> {
+    /// The pattern it matched (a `pmessage`), or `None` (a `message`).
+    pub pattern: Option<&'a [u8]>,
+    pub channel: &'a [u8],
+    pub data: &'a [u8],
+}
+
 impl Value {
+    /// The bytes of a bulk, simple or verbatim string.
+    pub(crate) fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::BulkString(bytes) => Some(bytes),
+            Value::SimpleString(text) | Value::VerbatimString { text, .. } => Some(text.as_bytes()),
+            Value::Okay => Some(b"OK"),
+            _ => None,
+        }
+    }
+
+    /// What a subscribed link reads, as its kind (`message`, `subscribe`, `pong`, ...) and
+    /// the rest: a RESP2 array or a RESP3 push.
+    fn subscription_frame(&self) -> Option<(&[u8], &[Value])> {
+        match self {
+            Value::Push { kind, data } => Some((kind.as_bytes(), data)),
+            Value::Array(items) => {
+                let (kind, rest) = items.split_first()?;
+                Some((kind.as_bytes()?, rest))
+            }
+            _ => None,
+        }
+    }
+
+    /// The published message this reply of a subscribed link carries, if it is one.
+    pub(crate) fn as_published(&self) -> Option<Published<'_>> {
+        match self.subscription_frame()? {
+            (b"message", [channel, data]) => Some(Published {
+                pattern: None,
+                channel: channel.as_bytes()?,
+                data: data.as_bytes()?,
+            }),
+            (b"pmessage", [pattern, channel, data]) => Some(Published {
+                pattern: Some(pattern.as_bytes()?),
+                channel: channel.as_bytes()?,
+                data: data.as_bytes()?,
+            }),
+            _ => None,
+        }
+    }
+
+    /// True for the confirmation of a (P)SUBSCRIBE or (P)UNSUBSCRIBE.
+    pub(crate) fn is_subscription_confirmation(&self) -> bool {
+        matches!(
+            self.subscription_frame(),
+            Some((
+                b"subscribe" | b"psubscribe" | b"unsubscribe" | b"punsubscribe",
+                _
+            ))
+        )
+    }
+
     /// The same reply as the redis crate's parser built it (for the rare types it reads).
     pub(crate) fn from_parsed(value: redis::Value) -> Value {
         let all = |items: Vec<redis::Value>| items.into_iter().map(Value::from_parsed).collect();

@@ -3,7 +3,6 @@
 use crate::resp::value::Value;
 
 use crate::config::NodeAddr;
-use crate::sentinel::parse::text;
 
 /// What a sentinel publishes that the client acts on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,15 +80,9 @@ pub fn parse_event(channel: &str, payload: &str) -> Option<Event> {
 
 /// A pub/sub push: `["message", channel, payload]` or `["pmessage", pattern, channel, payload]`.
 pub fn parse_message(reply: &Value) -> Option<(&str, &str)> {
-    match reply {
-        Value::Array(items) if items.len() == 3 && text(&items[0]) == Some("message") => {
-            Some((text(&items[1])?, text(&items[2])?))
-        }
-        Value::Array(items) if items.len() == 4 && text(&items[0]) == Some("pmessage") => {
-            Some((text(&items[2])?, text(&items[3])?))
-        }
-        _ => None,
-    }
+    let message = reply.as_published()?;
+    let text = |bytes| std::str::from_utf8(bytes).ok();
+    Some((text(message.channel)?, text(message.data)?))
 }
 
 #[cfg(test)]

@@ -6,12 +6,7 @@ use crate::config::NodeAddr;
 
 /// The text of a bulk, simple or verbatim string.
 pub(crate) fn text(value: &Value) -> Option<&str> {
-    match value {
-        Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
-        Value::SimpleString(text) | Value::VerbatimString { text, .. } => Some(text),
-        Value::Okay => Some("OK"),
-        _ => None,
-    }
+    std::str::from_utf8(value.as_bytes()?).ok()
 }
 
 /// The value of `key` in a flat field/value list (how sentinels describe instances).
