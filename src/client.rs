@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::config::{Config, NodeAddr, SentinelAddr};
 use crate::error::{Error, ErrorKind, Result};
@@ -13,7 +12,7 @@ use crate::pool::{Conn, NodePool};
 use crate::pubsub::PubSub;
 use crate::sentinel::SentinelLink;
 use crate::state::{Lineage, State, Watchers};
-use crate::sync::{start_connect_threads, DriverSignal, StopSignal};
+use crate::sync::{DriverSignal, StopSignal};
 use crate::watcher::watch;
 
 /// What [`Client::stats`] reports for one master.
@@ -88,7 +87,6 @@ impl Client {
         }
         drop(link);
 
-        let (threads, thread_exits) = start_connect_threads();
         let sentinels_up = Arc::new(AtomicUsize::new(0));
         let driver = Arc::new(DriverSignal::default());
         let wake: Arc<dyn Fn() + Send + Sync> = {
@@ -101,7 +99,7 @@ impl Client {
             .map(|name| NodePool::new(name.clone(), sentinels_up.clone(), wake.clone()))
             .collect();
         for (master, addr) in masters.iter().zip(resolved) {
-            master.switch_to(addr, &config, &data_dial, &threads);
+            master.switch_to(addr, &config, &data_dial);
         }
         let index = config
             .masters
@@ -130,8 +128,6 @@ impl Client {
             last_sentinel_error: Mutex::new(None),
             driver,
             driver_thread: Mutex::new(None),
-            threads: Mutex::new(Some(threads)),
-            thread_exits,
         });
         let driver_shared = shared.clone();
         let driver_thread = std::thread::Builder::new()
@@ -149,9 +145,6 @@ impl Client {
             watch(&shared, SentinelAddr::Tcp(addr));
         }
         // Replica sets are known before the first get_replica; later the driver keeps them.
-        for set in &shared.replicas {
-            set.stale.store(false, Ordering::Release);
-        }
         let all: Vec<usize> = (0..shared.replicas.len()).collect();
         shared.refresh_replicas(&all);
         Ok(Client {
@@ -321,7 +314,7 @@ impl Client {
     }
 
     /// Ends the waits of commands waiting on the server, stops and joins every watcher,
-    /// closes every idle connection and the connect threads. Connections still checked out
+    /// closes every idle connection. Connections still checked out
     /// close when dropped. Closing twice is a no-op.
     pub fn close(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
@@ -345,19 +338,6 @@ impl Client {
         }
         for set in &shared.replicas {
             set.shut();
-        }
-        let threads = shared
-            .threads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(threads) = threads {
-            // The last handle goes when no checked-out conn still holds its pool.
-            if Arc::strong_count(&threads) == 1 {
-                drop(threads);
-                let bound = shared.config.connect_timeout + Duration::from_millis(500);
-                shared.thread_exits.wait(bound);
-            }
         }
     }
 }

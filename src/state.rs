@@ -8,8 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use scheduled_thread_pool::ScheduledThreadPool;
-
 use crate::config::{ClientEvent, Config, NodeAddr, SentinelAddr};
 use crate::error::Error;
 use crate::net::stream::SocketHandle;
@@ -17,7 +15,7 @@ use crate::net::tls::Dial;
 use crate::pool::replicas::ReplicaSet;
 use crate::pool::NodePool;
 use crate::sentinel::ask::ask_each_sentinel;
-use crate::sync::{DriverSignal, ExitLatch, StopSignal};
+use crate::sync::{DriverSignal, StopSignal};
 
 /// Up to this many masters, a name is looked up by comparing it with each.
 const LINEAR_LOOKUP_MAX: usize = 8;
@@ -41,8 +39,6 @@ pub(crate) struct State {
     pub last_sentinel_error: Mutex<Option<Error>>,
     pub driver: Arc<DriverSignal>,
     pub driver_thread: Mutex<Option<JoinHandle<()>>>,
-    pub threads: Mutex<Option<Arc<ScheduledThreadPool>>>,
-    pub thread_exits: Arc<ExitLatch>,
 }
 
 impl State {
@@ -73,10 +69,9 @@ impl State {
                 *healthy = Some(Vec::new());
             }
         }
-        let threads = self.connect_threads();
         for (&index, healthy) in indices.iter().zip(healthy) {
-            match (healthy, &threads) {
-                (Some(healthy), Some(threads)) => {
+            match healthy {
+                Some(healthy) if !self.stop.is_stopped() => {
                     let make = || {
                         NodePool::new(
                             self.masters[index].name().to_owned(),
@@ -84,26 +79,12 @@ impl State {
                             self.wake.clone(),
                         )
                     };
-                    self.replicas[index].update(
-                        healthy,
-                        make,
-                        &self.config,
-                        &self.data_dial,
-                        threads,
-                    );
+                    self.replicas[index].update(healthy, make, &self.config, &self.data_dial);
                 }
                 // No sentinel answered: try again on the driver's next round.
                 _ => self.replicas[index].stale.store(true, Ordering::Release),
             }
         }
-    }
-
-    /// The threads that open data connections; `None` once the client is closing.
-    fn connect_threads(&self) -> Option<Arc<ScheduledThreadPool>> {
-        self.threads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 
     /// Marks the replica set of `index` for a refresh by the failover driver.
@@ -126,12 +107,9 @@ impl State {
         if self.stop.is_stopped() {
             return;
         }
-        let Some(threads) = self.connect_threads() else {
-            return;
-        };
         let master = &self.masters[index];
         let old = master.addr().map(|a| (*a).clone());
-        if master.switch_to(addr.clone(), &self.config, &self.data_dial, &threads) {
+        if master.switch_to(addr.clone(), &self.config, &self.data_dial) {
             self.replicas_changed(index);
             self.config.emit(ClientEvent::MasterSwitched {
                 master: master.name().to_owned(),
@@ -151,6 +129,9 @@ pub(crate) struct Fence {
     pub(crate) candidate: Option<NodeAddr>,
     /// The sentinel leading the failover; only its abort lifts the fence.
     pub(crate) raised_by: Option<SentinelAddr>,
+    /// Whether the commands in flight when it went up, and unanswered after the grace, have
+    /// been ended (see `failover::IN_FLIGHT_GRACE`).
+    pub(crate) in_flight_ended: bool,
     pub(crate) raised_at: Instant,
 }
 

@@ -43,9 +43,10 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 impl Watcher {
     fn run(self) {
         let mut backoff = BACKOFF_START;
+        let mut ever_up = false;
         while !self.shared.stop.is_stopped() {
             let mut was_up = false;
-            if let Err(err) = self.watch(&mut was_up) {
+            if let Err(err) = self.watch(&mut was_up, ever_up) {
                 *self
                     .shared
                     .last_sentinel_error
@@ -55,6 +56,7 @@ impl Watcher {
             self.set_socket(None);
             if was_up {
                 backoff = BACKOFF_START;
+                ever_up = true;
             }
             if self.shared.stop.sleep(backoff) {
                 break;
@@ -78,12 +80,13 @@ impl Watcher {
         }
     }
 
-    /// Runs one link until it fails or the client closes.
-    fn watch(&self, was_up: &mut bool) -> Result<()> {
+    /// Runs one link until it fails or the client closes. `reconnect`: the link was up
+    /// before (see [`Watcher::refresh_from_sentinel`]).
+    fn watch(&self, was_up: &mut bool, reconnect: bool) -> Result<()> {
         let timeout = self.shared.config.sentinel_timeout;
         let keepalive = self.shared.config.sentinel_keepalive;
         let mut sub = SentinelLink::connect(&self.addr, timeout, &self.shared.sentinel_dial)?;
-        self.set_socket(Some(sub.shutdown_handle()?));
+        self.set_socket(Some(sub.shutdown_handle()));
         sub.send(&[b"PSUBSCRIBE", EVENT_PATTERN.as_bytes()])?;
         if sub.read_reply(timeout)?.is_none() {
             return Err(crate::error::Error::sentinel(format!(
@@ -93,7 +96,7 @@ impl Watcher {
         }
         let _up = LinkUp::new(&self.shared, &self.addr);
         *was_up = true;
-        self.refresh_from_sentinel();
+        self.refresh_from_sentinel(reconnect);
 
         let mut last_heard = Instant::now();
         let mut ping_sent = false;
@@ -125,21 +128,24 @@ impl Watcher {
         Ok(())
     }
 
-    /// Learns the other sentinels from this one, then checks that it names the master the
-    /// client follows for every name: events may have been missed while this link was down.
+    /// Learns the other sentinels from this one (on a reconnect: at the first connect, the
+    /// sentinels the client started with were just learned, from the first sentinel that
+    /// answered, and asking each sentinel again would cost one query per master each), then
+    /// checks that it names the master the client follows for every name: events may have
+    /// been missed before this link subscribed, or while it was down.
     /// When it names another (or cannot say), every sentinel is re-asked and the highest
     /// config epoch, then the most sentinels, win, so one stale sentinel cannot move the
     /// client. When it agrees, this sentinel knows of no switch we missed, and a switch another
     /// sentinel knows of reaches us through that sentinel's own link, or its own check when
     /// that link comes back. So a (re)connect costs one query link, not one per known sentinel
     /// as well.
-    fn refresh_from_sentinel(&self) {
+    fn refresh_from_sentinel(&self, learn_sentinels: bool) {
         let config = &self.shared.config;
         let dial = &self.shared.sentinel_dial;
         let Ok(mut link) = SentinelLink::connect(&self.addr, config.sentinel_timeout, dial) else {
             return self.shared.reask_all();
         };
-        for master in self.shared.masters.iter() {
+        for master in self.shared.masters.iter().filter(|_| learn_sentinels) {
             match link.other_sentinels(master.name()) {
                 Ok(Some(others)) => {
                     for other in others {

@@ -5,133 +5,13 @@
 
 mod common;
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{direct, wait_for, wait_links, Topology};
 use redis_sentinel::{Client, ClientEvent, EventHook};
 
-const NAME: &str = "mymaster";
-/// Writer `w` pushes onto the list `acked:w`.
-const KEY: &str = "acked";
-
-struct WriterLog {
-    /// When each write was acknowledged, and its sequence number.
-    acks: Vec<(Instant, u64)>,
-    /// The longest this writer went without an acknowledgement, counting from its last one to
-    /// when it was told to stop (a writer still blocked at the end counts).
-    longest_pause: Duration,
-    slowest_command: Duration,
-    failures: u64,
-}
-
-struct Writers {
-    stop: Arc<AtomicBool>,
-    handles: Vec<JoinHandle<WriterLog>>,
-}
-
-struct Report {
-    acked: u64,
-    /// Every acknowledgement, in order.
-    acks: Vec<Instant>,
-    /// Per writer: when each of its writes was acknowledged, and its sequence number.
-    per_writer: Vec<Vec<(Instant, u64)>>,
-    longest_gap: Duration,
-    longest_pause: Duration,
-    slowest_command: Duration,
-    failures: u64,
-}
-
-impl Writers {
-    fn start(client: &Arc<Client>, threads: usize) -> Writers {
-        let stop = Arc::new(AtomicBool::new(false));
-        let handles = (0..threads)
-            .map(|w| {
-                let (client, stop) = (client.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let list = format!("{KEY}:{w}");
-                    let mut seq = 0u64;
-                    let mut log = WriterLog {
-                        acks: Vec::new(),
-                        longest_pause: Duration::ZERO,
-                        slowest_command: Duration::ZERO,
-                        failures: 0,
-                    };
-                    while !stop.load(Ordering::Relaxed) {
-                        let mut conn = match client.get_master(NAME) {
-                            Ok(conn) => conn,
-                            Err(_) => {
-                                log.failures += 1;
-                                std::thread::sleep(Duration::from_millis(1));
-                                continue;
-                            }
-                        };
-                        let started = Instant::now();
-                        let value = seq.to_string();
-                        let result = conn.command(&[b"RPUSH", list.as_bytes(), value.as_bytes()]);
-                        log.slowest_command = log.slowest_command.max(started.elapsed());
-                        match &result {
-                            Ok(_) => log.acks.push((Instant::now(), seq)),
-                            Err(_) => log.failures += 1,
-                        }
-                        // Never sent twice: a failed write may still have been applied.
-                        seq += 1;
-                        client.carefully_put_master(conn, result.as_ref().err());
-                    }
-                    log.longest_pause = log
-                        .acks
-                        .windows(2)
-                        .map(|w| w[1].0 - w[0].0)
-                        .max()
-                        .unwrap_or_default();
-                    log
-                })
-            })
-            .collect();
-        Writers { stop, handles }
-    }
-
-    fn stop(self) -> Report {
-        let stopped_at = Instant::now();
-        self.stop.store(true, Ordering::Relaxed);
-        let mut acks = Vec::new();
-        let mut report = Report {
-            acked: 0,
-            acks: Vec::new(),
-            per_writer: Vec::new(),
-            longest_gap: Duration::ZERO,
-            longest_pause: Duration::ZERO,
-            slowest_command: Duration::ZERO,
-            failures: 0,
-        };
-        for handle in self.handles {
-            let log = handle.join().unwrap();
-            let tail = log
-                .acks
-                .iter()
-                .rev()
-                .find(|(at, _)| *at <= stopped_at)
-                .map_or(Duration::MAX, |(last, _)| stopped_at - *last);
-            report.longest_pause = report.longest_pause.max(log.longest_pause).max(tail);
-            report.slowest_command = report.slowest_command.max(log.slowest_command);
-            report.failures += log.failures;
-            acks.extend(log.acks.iter().map(|(at, _)| *at));
-            report.per_writer.push(log.acks);
-        }
-        acks.sort();
-        report.acked = acks.len() as u64;
-        report.longest_gap = acks
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .max()
-            .unwrap_or_default();
-        report.acks = acks;
-        report
-    }
-}
+use common::writers::{lost_only_before, lost_writes, missing_writes, print_report, Writers, NAME};
 
 fn client_for(topo: &Topology, read_timeout: Duration) -> Arc<Client> {
     let mut config = topo.config(&[NAME], 8);
@@ -148,73 +28,6 @@ fn follow(client: &Client, new_port: u16) -> Duration {
     })
 }
 
-/// When each acknowledged write missing from the master at `port` was acknowledged.
-fn missing_writes(report: &Report, port: u16) -> Vec<Instant> {
-    let mut conn = direct(port);
-    let mut missing = Vec::new();
-    for (w, acks) in report.per_writer.iter().enumerate() {
-        let stored: Vec<u64> = redis::cmd("LRANGE")
-            .arg(format!("{KEY}:{w}"))
-            .arg(0)
-            .arg(-1)
-            .query(&mut conn)
-            .unwrap_or_else(|e| panic!("LRANGE on {port}: {e}"));
-        let stored: HashSet<u64> = stored.into_iter().collect();
-        missing.extend(
-            acks.iter()
-                .filter(|(_, seq)| !stored.contains(seq))
-                .map(|(at, _)| *at),
-        );
-    }
-    missing
-}
-
-/// The most a replica may trail its master by under the tests' load: a write acknowledged longer
-/// before a fault than this must have reached a replica.
-const REPLICATION_LAG: Duration = Duration::from_millis(250);
-
-/// How many acknowledged writes the master at `port` lacks.
-fn lost_writes(report: &Report, port: u16) -> i64 {
-    missing_writes(report, port).len() as i64
-}
-
-/// Replication is asynchronous: what the master acknowledged before it died (or froze) but had
-/// not yet sent to a replica is lost to every client, and under load (nine topologies on two
-/// cores) that can be a few milliseconds of writes. Anything acknowledged after the fault, by
-/// whichever node, must be on the surviving master, and nothing acknowledged well before it
-/// may be missing. Returns how many were lost, all acknowledged just before `fault_at`.
-fn lost_only_before(report: &Report, port: u16, fault_at: Instant) -> i64 {
-    let missing = missing_writes(report, port);
-    let early = missing
-        .iter()
-        .filter(|at| **at + REPLICATION_LAG < fault_at)
-        .count();
-    assert_eq!(
-        early, 0,
-        "acknowledged writes lost that were acknowledged more than {REPLICATION_LAG:?} before the fault"
-    );
-    // A reply the master sent just before the fault may still be on its way.
-    let late: Vec<Duration> = missing
-        .iter()
-        .filter(|at| **at > fault_at + Duration::from_millis(50))
-        .map(|at| *at - fault_at)
-        .collect();
-    assert!(
-        late.is_empty(),
-        "{} acknowledged writes lost that were acknowledged after the fault (first {:?} after it)",
-        late.len(),
-        late.iter().min()
-    );
-    missing.len() as i64
-}
-
-fn print_report(what: &str, report: &Report, lost: i64) {
-    eprintln!(
-        "{what}: acked {} lost {lost} longest gap {:?} longest pause of a writer {:?} slowest command {:?} failed attempts {}",
-        report.acked, report.longest_gap, report.longest_pause, report.slowest_command, report.failures
-    );
-}
-
 #[test]
 fn forced_failover_with_eight_writers_loses_nothing() {
     let topo = Topology::start(&[NAME], 2, 3);
@@ -227,7 +40,7 @@ fn forced_failover_with_eight_writers_loses_nothing() {
     follow(&client, new);
     std::thread::sleep(Duration::from_millis(300));
     let report = writers.stop();
-    let lost = lost_writes(&report, new);
+    let lost = lost_writes(&report, "127.0.0.1", new);
     print_report("forced failover", &report, lost);
     assert_eq!(lost, 0, "acknowledged writes lost");
     assert!(
@@ -250,7 +63,7 @@ fn kill_nine_of_the_master_loses_nothing() {
     follow(&client, new);
     std::thread::sleep(Duration::from_millis(300));
     let report = writers.stop();
-    let lost = lost_only_before(&report, new, killed_at);
+    let lost = lost_only_before(&report, "127.0.0.1", new, killed_at);
     print_report("kill -9", &report, lost);
 }
 
@@ -283,7 +96,7 @@ fn stopped_master(read_timeout: Duration) {
     std::thread::sleep(Duration::from_millis(2500));
     let report = writers.stop();
     topo.signal(old, "CONT");
-    let lost = lost_only_before(&report, new, frozen_at);
+    let lost = lost_only_before(&report, "127.0.0.1", new, frozen_at);
     print_report(
         &format!("SIGSTOP, read timeout {read_timeout:?}"),
         &report,
@@ -352,7 +165,7 @@ fn failover_followed_when_the_given_sentinel_dies() {
     follow(&client, new);
     std::thread::sleep(Duration::from_millis(200));
     let report = writers.stop();
-    let lost = lost_writes(&report, new);
+    let lost = lost_writes(&report, "127.0.0.1", new);
     print_report("given sentinel dead", &report, lost);
     assert_eq!(lost, 0);
 }
@@ -373,7 +186,7 @@ fn all_sentinels_down_commands_keep_going() {
     }
     wait_links(&client, 3, Duration::from_secs(10));
     let report = writers.stop();
-    let lost = lost_writes(&report, topo.master_port(NAME));
+    let lost = lost_writes(&report, "127.0.0.1", topo.master_port(NAME));
     print_report("sentinels restarted", &report, lost);
     assert_eq!(lost, 0);
     assert_eq!(
@@ -412,7 +225,7 @@ fn aborted_failover_lifts_the_fence() {
         0,
         "the client must not have moved"
     );
-    let lost = lost_writes(&report, old);
+    let lost = lost_writes(&report, "127.0.0.1", old);
     print_report("aborted failover", &report, lost);
     assert_eq!(lost, 0);
     assert!(
@@ -483,7 +296,7 @@ fn stale_answers_after_the_switch_never_take_the_client_back() {
     wait_links(&client, 3, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(300));
     let report = writers.stop();
-    let lost = lost_writes(&report, new);
+    let lost = lost_writes(&report, "127.0.0.1", new);
     print_report("stale answers after the switch", &report, lost);
     eprintln!(
         "re-asked inside the window: {in_window}/{still_in_window}; stale answers ignored: {:?}",
@@ -603,7 +416,7 @@ fn a_candidate_that_hangs_once_promoted_sends_the_client_back_after_the_abort() 
     // returns once the signal is sent; a reply the candidate sent just before it stopped may
     // still be on its way, as in `lost_only_before`.
     let frozen_by = frozen_at + Duration::from_millis(50);
-    let missing = missing_writes(&report, old);
+    let missing = missing_writes(&report, "127.0.0.1", old);
     let lost = missing.len() as i64;
     print_report("candidate hung once promoted", &report, lost);
     eprintln!(

@@ -22,6 +22,13 @@ import time
 
 STATE_FILE = "topology.json"
 
+# The loopback addresses of a partitionable topology, by who uses them: the servers talk among
+# themselves on "servers" (what sentinels report), the client under test dials data nodes on
+# "data" and sentinels on "sentinels" (its address map rewrites what sentinels report), and the
+# test observes on "observer". A cut of one path then leaves the others alone.
+PARTITION_ADDRS = {"servers": "127.0.0.1", "data": "127.0.0.2", "sentinels": "127.0.0.3",
+                   "observer": "127.0.0.4"}
+
 
 PORT_LOG = "/tmp/redis-sentinel-test-ports"  # shared by every run on the machine, whatever TMPDIR
 PORT_REUSE_AFTER = 3600.0
@@ -221,7 +228,7 @@ class Topology:
     def __init__(self, base_dir, names=("mymaster",), replicas=2, sentinels=3, quorum=None,
                  down_after_ms=1000, failover_timeout_ms=3000, replica_priority=None,
                  unpromotable=False, password=None, acl_user=None, sentinel_password=None,
-                 tls_dir=None, hostnames=False):
+                 tls_dir=None, hostnames=False, partitionable=False):
         self.base = os.path.abspath(base_dir)
         self.names = list(names)
         self.n_replicas = replicas
@@ -244,6 +251,10 @@ class Topology:
         self.host = "localhost" if hostnames else "127.0.0.1"
         # "localhost" may resolve to ::1 first: listen there too where the machine has it.
         self._bind = "127.0.0.1 -::1" if hostnames else "127.0.0.1"
+        # For partition tests: every server also listens on 127.0.0.2-4, so that a firewall
+        # rule can cut one path to it and leave the others (see PARTITION_ADDRS).
+        if partitionable:
+            self._bind = " ".join(PARTITION_ADDRS.values())
         self.ssl = None
         if tls_dir:
             import ssl
@@ -526,6 +537,8 @@ def main():
     up.add_argument("--sentinels", type=int, default=3)
     up.add_argument("--replica-priority", type=int, default=None)
     up.add_argument("--unpromotable", action="store_true", help="replicas refuse SLAVEOF")
+    up.add_argument("--partitionable", action="store_true",
+                    help="servers listen on 127.0.0.1-4 as well (see PARTITION_ADDRS)")
     down = sub.add_parser("down")
     down.add_argument("--dir", required=True)
     fail = sub.add_parser("failover", help="force a failover; prints OLD_PORT and NEW_PORT")
@@ -569,7 +582,7 @@ def main():
     if args.cmd == "up":
         topo = Topology(args.dir, names=args.names.split(","), replicas=args.replicas,
                         sentinels=args.sentinels, replica_priority=args.replica_priority,
-                        unpromotable=args.unpromotable).start()
+                        unpromotable=args.unpromotable, partitionable=args.partitionable).start()
         print("SENTINEL_ADDR=%s" % topo.sentinel_addr)
         print("SENTINEL_PORTS=%s" % ",".join(str(s.port) for s in topo.sentinels))
         print("SENTINEL_PIDS=%s" % ",".join(str(s.pid) for s in topo.sentinels))

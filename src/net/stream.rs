@@ -4,11 +4,12 @@
 
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use socket2::{SockRef, TcpKeepalive};
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
 use crate::config::{NodeAddr, SentinelAddr};
 use crate::net::resolve::resolve;
@@ -30,16 +31,56 @@ fn keep_alive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
 /// The socket of every link: to a sentinel, to a data node, or a ROLE probe. TCP (with TLS when
 /// dialed so) or a unix socket.
 pub enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tcp(Shared<TcpStream>),
+    Unix(Shared<UnixStream>),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, Shared<TcpStream>>>),
 }
 
-/// A second handle on a stream's socket, the one way for another thread to cut it: a read
-/// blocked on the stream then returns at once.
+/// A socket that its link reads and writes and a [`SocketHandle`] can cut from another thread:
+/// one file descriptor for both (a duplicate per connection would halve how many connections
+/// a process's descriptor limit allows).
+pub struct Shared<T>(Arc<T>);
+
+impl<T> Shared<T> {
+    pub(crate) fn new(socket: T) -> Self {
+        Shared(Arc::new(socket))
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Read for Shared<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl<T> Write for Shared<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self.0).flush()
+    }
+}
+
+/// A handle on a stream's socket, the one way for another thread to cut it: a read blocked on
+/// the stream then returns at once, and so does a connect under way (with ECONNRESET).
+#[derive(Clone)]
 pub(crate) enum SocketHandle {
-    Tcp(TcpStream),
-    Unix(UnixStream),
+    Tcp(Arc<TcpStream>),
+    Unix(Arc<UnixStream>),
 }
 
 impl SocketHandle {
@@ -69,19 +110,26 @@ impl Stream {
         dial: &Dial,
     ) -> io::Result<Stream> {
         match addr {
-            SentinelAddr::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
-            SentinelAddr::Tcp(node) => Self::connect_tcp(node, timeout, dial),
+            SentinelAddr::Unix(path) => UnixStream::connect(path).map(Stream::unix),
+            SentinelAddr::Tcp(node) => Self::connect_tcp(node, timeout, dial, |_| ()).map(|c| c.0),
         }
+    }
+
+    pub(crate) fn unix(socket: UnixStream) -> Stream {
+        Stream::Unix(Shared::new(socket))
     }
 
     /// TCP (with TCP_NODELAY, and keepalive as `dial` says) to the first address of `node`
     /// that answers, wrapped in TLS when `dial` says so. The name lookup and every address
-    /// tried share the one `timeout`.
-    pub(crate) fn connect_tcp(
+    /// tried share the one `timeout`. `watch` is handed each socket before its connect starts,
+    /// so another thread can cut a connect it no longer wants (to a node the client has left)
+    /// instead of waiting out the timeout; what it returns is kept with the stream.
+    pub(crate) fn connect_tcp<G>(
         node: &NodeAddr,
         timeout: Duration,
         dial: &Dial,
-    ) -> io::Result<Stream> {
+        mut watch: impl FnMut(SocketHandle) -> G,
+    ) -> io::Result<(Stream, G)> {
         let deadline = Instant::now() + timeout;
         let mut last_err = io::Error::new(io::ErrorKind::NotFound, "host has no address");
         for sock_addr in resolve(&node.host, node.port, deadline)? {
@@ -95,16 +143,20 @@ impl Stream {
                     ),
                 ));
             }
-            match TcpStream::connect_timeout(&sock_addr, left) {
-                Ok(tcp) => {
+            let tcp = Arc::new(unconnected_socket(&sock_addr)?);
+            let watched = watch(SocketHandle::Tcp(tcp.clone()));
+            match SockRef::from(&*tcp).connect_timeout(&sock_addr.into(), left) {
+                Ok(()) => {
                     tcp.set_nodelay(true)?;
                     keep_alive(&tcp, dial.keepalive)?;
-                    return match &dial.tls {
-                        Some(tls) => Self::wrap_tls(tcp, &node.host, tls),
-                        None => Ok(Stream::Tcp(tcp)),
+                    let tcp = Shared(tcp);
+                    let stream = match &dial.tls {
+                        Some(tls) => Self::wrap_tls(tcp, &node.host, tls)?,
+                        None => Stream::Tcp(tcp),
                     };
+                    return Ok((stream, watched));
                 }
-                Err(err) => last_err = err,
+                Err(err) => last_err = connect_error(err, left),
             }
         }
         Err(last_err)
@@ -123,9 +175,9 @@ impl Stream {
 
     pub(crate) fn socket(&self) -> SockRef<'_> {
         match self {
-            Stream::Tcp(s) => SockRef::from(s),
-            Stream::Unix(s) => SockRef::from(s),
-            Stream::Tls(s) => SockRef::from(&s.sock),
+            Stream::Tcp(s) => SockRef::from(&**s),
+            Stream::Unix(s) => SockRef::from(&**s),
+            Stream::Tls(s) => SockRef::from(&*s.sock),
         }
     }
 
@@ -169,7 +221,7 @@ impl Stream {
     }
 
     /// Wraps `tcp` in TLS; the handshake runs on first use, bounded by the socket timeouts.
-    fn wrap_tls(tcp: TcpStream, host: &str, tls: &TlsLink) -> io::Result<Stream> {
+    fn wrap_tls(tcp: Shared<TcpStream>, host: &str, tls: &TlsLink) -> io::Result<Stream> {
         let name = tls.server_name.as_deref().unwrap_or(host).to_owned();
         let server_name = rustls::pki_types::ServerName::try_from(name)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -187,12 +239,12 @@ impl Stream {
         }
     }
 
-    pub(crate) fn socket_handle(&self) -> io::Result<SocketHandle> {
-        Ok(match self {
-            Stream::Tcp(s) => SocketHandle::Tcp(s.try_clone()?),
-            Stream::Unix(s) => SocketHandle::Unix(s.try_clone()?),
-            Stream::Tls(s) => SocketHandle::Tcp(s.sock.try_clone()?),
-        })
+    pub(crate) fn socket_handle(&self) -> SocketHandle {
+        match self {
+            Stream::Tcp(s) => SocketHandle::Tcp(s.0.clone()),
+            Stream::Unix(s) => SocketHandle::Unix(s.0.clone()),
+            Stream::Tls(s) => SocketHandle::Tcp(s.sock.0.clone()),
+        }
     }
 
     /// `None`: reads wait without bound.
@@ -231,6 +283,35 @@ impl Write for Stream {
     }
 }
 
+/// A TCP socket for `addr`, not connected yet: a std `TcpStream` only once connected could not
+/// be cut while it connects.
+fn unconnected_socket(addr: &SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    Ok(TcpStream::from(socket))
+}
+
+/// A failed connect said plainly: a cut one says so rather than "connection reset".
+fn connect_error(err: io::Error, timeout: Duration) -> io::Error {
+    match err.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "no answer to connect within {} ms (timed out)",
+                timeout.as_millis()
+            ),
+        ),
+        io::ErrorKind::ConnectionReset => io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "connect abandoned: the client no longer needs this node",
+        ),
+        _ => err,
+    }
+}
+
 /// A link's stream as a reader whose every read ends by `deadline`, so that a reply read
 /// across several reads still waits no longer than it was allowed.
 pub(crate) struct Until<'a> {
@@ -264,7 +345,9 @@ mod tests {
             keepalive: Duration::from_secs(7),
             ..Dial::default()
         };
-        let probed = Stream::connect_tcp(&node, timeout, &dial).unwrap();
+        let probed = Stream::connect_tcp(&node, timeout, &dial, |_| ())
+            .unwrap()
+            .0;
         let socket = probed.socket();
         assert!(socket.keepalive().unwrap());
         assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(7));
@@ -273,7 +356,9 @@ mod tests {
             Duration::from_secs(2)
         );
         assert_eq!(socket.tcp_keepalive_retries().unwrap(), 3);
-        let unprobed = Stream::connect_tcp(&node, timeout, &Dial::default()).unwrap();
+        let unprobed = Stream::connect_tcp(&node, timeout, &Dial::default(), |_| ())
+            .unwrap()
+            .0;
         assert!(!unprobed.socket().keepalive().unwrap());
     }
 }

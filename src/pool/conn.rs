@@ -1,15 +1,15 @@
-//! Connections to data nodes as pooled (r2d2), and as handed out: [`Conn`].
+//! Connections to data nodes as pooled, and as handed out: [`Conn`].
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::command::blocking::{server_wait, ServerWait};
 use crate::command::session::Session;
-use crate::config::{Config, NodeAddr};
+use crate::config::NodeAddr;
 use crate::error::{Error, ErrorKind, Result};
-use crate::net::tls::Dial;
-use crate::pool::gate::{LiveSocket, NodeGate, IDLE, SENDING, WAITING};
+use crate::pool::addr_pool::Pooled;
+use crate::pool::gate::{LiveSocket, NodeGate, WatchedSocket, IDLE, SENDING, WAITING};
 use crate::pool::link::DataLink;
 use crate::resp::encode::encode_command;
 use crate::resp::server_error::{data_node_error, kind_of, says_replica, During};
@@ -18,8 +18,8 @@ use crate::resp::value::Value;
 /// A connection to a data node, as pooled.
 pub struct DataConnection {
     pub(super) link: DataLink,
-    pub(super) live: Arc<LiveSocket>,
-    pub(super) master: Arc<NodeGate>,
+    /// Its socket as the gate sees it (forgotten when the conn drops).
+    pub(super) watched: WatchedSocket,
     pub(super) generation: u64,
     pub(super) broken: bool,
     /// What its commands left behind; a conn that is not clean is closed when it comes back.
@@ -43,99 +43,60 @@ pub struct DataConnection {
 /// the server.
 pub(super) const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
-/// The r2d2 manager for one master address of one generation.
-pub(crate) struct DataManager {
-    pub(super) dial: Dial,
-    pub(super) addr: Arc<NodeAddr>,
-    pub(super) generation: u64,
-    pub(super) master: Arc<NodeGate>,
-    pub(super) config: Arc<Config>,
-    pub(super) last_connect_error: Arc<Mutex<Option<(Instant, Error)>>>,
-}
-
-impl r2d2::ManageConnection for DataManager {
-    // Boxed: r2d2 moves connections in and out of its idle list by value on every checkout.
-    type Connection = Box<DataConnection>;
-    type Error = Error;
-
-    fn connect(&self) -> Result<Box<DataConnection>> {
-        let result = DataLink::connect(&self.addr, &self.config, &self.dial)
-            .map_err(|e| e.context(format!("cannot connect to master \"{}\"", self.master.name)));
-        let mut last = self
-            .last_connect_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        match result {
-            Ok(link) => {
-                *last = None;
-                drop(last);
-                let live = Arc::new(LiveSocket {
-                    socket: link
-                        .socket_handle()
-                        .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", self.addr)))?,
-                    generation: self.generation,
-                    activity: AtomicU8::new(IDLE),
-                    shut: AtomicBool::new(false),
-                });
-                self.master.register(live.clone());
-                Ok(Box::new(DataConnection {
-                    link,
-                    live,
-                    master: self.master.clone(),
-                    generation: self.generation,
-                    broken: false,
-                    session: Session::default(),
-                    packed: Vec::with_capacity(256),
-                    addr: self.addr.clone(),
-                    queued: Vec::new(),
-                    queued_count: 0,
-                    queued_wait: None,
-                    replies: std::collections::VecDeque::new(),
-                    last_checkout: Instant::now(),
-                    ran_commands: false,
-                }))
-            }
-            Err(err) => {
-                *last = Some((Instant::now(), err.clone()));
-                Err(err)
-            }
+impl DataConnection {
+    pub(super) fn new(
+        link: DataLink,
+        watched: WatchedSocket,
+        generation: u64,
+        addr: Arc<NodeAddr>,
+    ) -> Self {
+        DataConnection {
+            link,
+            watched,
+            generation,
+            broken: false,
+            session: Session::default(),
+            packed: Vec::with_capacity(256),
+            addr,
+            queued: Vec::new(),
+            queued_count: 0,
+            queued_wait: None,
+            replies: std::collections::VecDeque::new(),
+            last_checkout: Instant::now(),
+            ran_commands: false,
         }
     }
 
-    /// Runs on every checkout. A conn that ran commands since the last check is checked for
-    /// bytes no command asked for (a server out of step, whose extra reply the next caller
-    /// would take for its own), as redis-py checks every connection it hands out. A conn
-    /// checked out within the last second cannot have been idle longer, and Redis closes idle
-    /// clients only after whole seconds: if it ran nothing, it is handed out as is (one clock
-    /// read, no syscall). Any other is checked for a close by the server. Neither check costs
-    /// a round trip.
-    fn is_valid(&self, conn: &mut Box<DataConnection>) -> Result<()> {
+    fn live(&self) -> &LiveSocket {
+        self.watched.live()
+    }
+
+    /// Runs on every checkout of an idle conn. A conn that ran commands since the last check
+    /// is checked for bytes no command asked for (a server out of step, whose extra reply the
+    /// next caller would take for its own), as redis-py checks every connection it hands out.
+    /// A conn checked out within the last second cannot have been idle longer, and Redis
+    /// closes idle clients only after whole seconds: if it ran nothing, it is handed out as is
+    /// (one clock read, no syscall). Any other is checked for a close by the server. Neither
+    /// check costs a round trip. One idle longer than `idle_timeout` is not handed out.
+    pub(super) fn usable_after_idle(&mut self, idle_timeout: Duration) -> bool {
         let now = Instant::now();
-        let recent = now.duration_since(conn.last_checkout) < CHECK_IDLE_AFTER;
-        conn.last_checkout = now;
-        let ran_commands = std::mem::take(&mut conn.ran_commands);
-        if (recent && !ran_commands) || conn.link.is_usable_after_idle() {
-            return Ok(());
+        let idle = now.duration_since(self.last_checkout);
+        self.last_checkout = now;
+        let ran_commands = std::mem::take(&mut self.ran_commands);
+        if idle > idle_timeout {
+            return false;
         }
-        Err(Error::new(
-            ErrorKind::Io,
-            format!(
-                "{}: closed by the server while idle in the pool, or sent bytes no command asked for",
-                conn.addr
-            ),
-        ))
+        (idle < CHECK_IDLE_AFTER && !ran_commands) || self.link.is_usable_after_idle()
     }
 
-    fn has_broken(&self, conn: &mut Box<DataConnection>) -> bool {
-        // Unsent commands and unread replies belong to the caller that put the conn back.
-        conn.queued.clear();
-        conn.queued_count = 0;
-        conn.queued_wait = None;
-        conn.replies.clear();
-        conn.broken
-            || !conn.link.is_in_step()
-            || !conn.session.is_clean()
-            || self.generation != self.master.generation()
+    /// Runs when the conn comes back: whether it may serve another caller. Unsent commands and
+    /// unread replies belong to the caller that put it back.
+    pub(super) fn reusable(&mut self, generation_current: bool) -> bool {
+        self.queued.clear();
+        self.queued_count = 0;
+        self.queued_wait = None;
+        self.replies.clear();
+        generation_current && !self.broken && self.link.is_in_step() && self.session.is_clean()
     }
 }
 
@@ -191,18 +152,18 @@ impl DataConnection {
         io: impl FnOnce(&mut DataLink, &[u8], Option<ServerWait>) -> redis::RedisResult<T>,
     ) -> Result<T> {
         let activity = if wait.is_some() { WAITING } else { SENDING };
-        self.live.activity.store(activity, Ordering::SeqCst);
+        self.live().activity.store(activity, Ordering::SeqCst);
         // The one check that a conn may send, made after the store: a fence or switch from
         // here on sees the activity.
         if !master.may_send(self.generation) {
-            self.live.activity.store(IDLE, Ordering::Release);
+            self.live().activity.store(IDLE, Ordering::Release);
             self.broken = true;
             return Err(master.not_sent(self.generation, &self.addr));
         }
         self.ran_commands = true;
         let result = io(&mut self.link, &self.packed, wait);
-        self.live.activity.store(IDLE, Ordering::SeqCst);
-        let shut = self.live.shut.load(Ordering::Acquire);
+        self.live().activity.store(IDLE, Ordering::SeqCst);
+        let shut = self.live().shut.load(Ordering::Acquire);
         if shut {
             // Its socket is shut, even when the reply came in just before.
             self.broken = true;
@@ -262,12 +223,6 @@ impl DataConnection {
     }
 }
 
-impl Drop for DataConnection {
-    fn drop(&mut self) {
-        self.master.forget(&self.live);
-    }
-}
-
 pub(super) fn is_readonly_error(value: &Value) -> bool {
     matches!(value, Value::ServerError(err) if says_replica(err))
 }
@@ -275,7 +230,7 @@ pub(super) fn is_readonly_error(value: &Value) -> bool {
 /// A connection checked out of a master's pool. Dropping it puts it back, or closes it when it
 /// is broken or its master has moved since it was handed out.
 pub struct Conn {
-    pub(super) pooled: r2d2::PooledConnection<DataManager>,
+    pub(super) pooled: Pooled,
     pub(super) generation: u64,
     pub(super) master: Arc<NodeGate>,
 }

@@ -55,6 +55,12 @@ pub(crate) struct WatchedSocket {
     live: Arc<LiveSocket>,
 }
 
+impl WatchedSocket {
+    pub(super) fn live(&self) -> &LiveSocket {
+        &self.live
+    }
+}
+
 impl Drop for WatchedSocket {
     fn drop(&mut self) {
         self.gate.forget(&self.live);
@@ -91,7 +97,6 @@ impl NodeGate {
         {
             Ok(_) => {
                 self.fences_raised.fetch_add(1, Ordering::Relaxed);
-                self.end_commands_of(generation);
                 true
             }
             Err(now) => now == open | 1,
@@ -146,11 +151,13 @@ impl NodeGate {
         }
     }
 
-    /// Ends the commands in flight on conns of `generation` that answer at once: the node is
-    /// being failed over, and their replies would acknowledge writes the new master may never
-    /// see. Commands waiting on the server (a queue's BLPOP) wait on until the switch ends
-    /// them as READONLY, what a consumer loop retries on, or an aborted failover lets them be.
-    pub(super) fn end_commands_of(&self, generation: u64) {
+    /// Ends the commands still in flight on conns of `generation` that answer at once: the
+    /// node is being failed over, it has not answered them within the grace the fence gave,
+    /// and a reply now could acknowledge a write the new master never sees. (No command starts
+    /// on a fenced conn, so these are the ones that were in flight when the fence went up.)
+    /// Commands waiting on the server (a queue's BLPOP) wait on until the switch ends them as
+    /// READONLY, what a consumer loop retries on, or an aborted failover lets them be.
+    pub fn end_commands_of(&self, generation: u64) {
         self.shut_sockets(|s| {
             s.generation == generation && s.activity.load(Ordering::SeqCst) == SENDING
         });

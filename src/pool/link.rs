@@ -39,12 +39,19 @@ pub(crate) struct DataLink {
 
 impl DataLink {
     /// Connects, then logs in, selects the database and names the connection, as `config`
-    /// says: all within `config.connect_timeout`.
-    pub fn connect(addr: &NodeAddr, config: &Config, dial: &Dial) -> Result<DataLink> {
+    /// says: all within `config.connect_timeout`. The socket is handed to `watch` before the
+    /// connect starts (see [`Stream::connect_tcp`]): whoever holds it can cut the connect and
+    /// the login, and what `watch` returns comes back with the link.
+    pub fn connect<G>(
+        addr: &NodeAddr,
+        config: &Config,
+        dial: &Dial,
+        watch: impl FnMut(SocketHandle) -> G,
+    ) -> Result<(DataLink, G)> {
         let io_error = |e: io::Error| Error::new(ErrorKind::Io, format!("{addr}: {e}"));
         let started = Instant::now();
-        let mut stream =
-            Stream::connect_tcp(addr, config.connect_timeout, dial).map_err(io_error)?;
+        let (mut stream, watched) =
+            Stream::connect_tcp(addr, config.connect_timeout, dial, watch).map_err(io_error)?;
         let left = config
             .connect_timeout
             .saturating_sub(started.elapsed())
@@ -66,7 +73,7 @@ impl DataLink {
             .set_timeouts(config.read_timeout, config.write_timeout)
             .map_err(io_error)?;
         link.reply_bound = Some(config.read_timeout);
-        Ok(link)
+        Ok((link, watched))
     }
 
     /// Sends every setup command in one write; the first error reply fails the connect.
@@ -118,11 +125,6 @@ impl DataLink {
             }
         }
         Ok(())
-    }
-
-    /// See [`Stream::socket_handle`].
-    pub fn socket_handle(&self) -> io::Result<SocketHandle> {
-        self.stream.socket_handle()
     }
 
     pub fn is_open(&self) -> bool {

@@ -8,8 +8,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use scheduled_thread_pool::ScheduledThreadPool;
-
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::tls::Dial;
@@ -30,7 +28,9 @@ impl ReplicaSet {
             name,
             replicas: RwLock::new(Vec::new()),
             next: AtomicUsize::new(0),
-            stale: AtomicBool::new(true),
+            // The client asks for every set once it has started its threads; a set is stale
+            // only when that (or a later) refresh finds no answer.
+            stale: AtomicBool::new(false),
         }
     }
 
@@ -57,7 +57,6 @@ impl ReplicaSet {
         make: impl Fn() -> NodePool,
         config: &Arc<Config>,
         dial: &Dial,
-        threads: &Arc<ScheduledThreadPool>,
     ) {
         let mut healthy = healthy;
         // A stable order, so a refresh that finds the same replicas keeps the rotation going.
@@ -73,7 +72,7 @@ impl ReplicaSet {
                 kept.push(existing.clone());
             } else {
                 let replica = make();
-                replica.switch_to(addr, config, dial, threads);
+                replica.switch_to(addr, config, dial);
                 kept.push(Arc::new(replica));
             }
         }

@@ -91,8 +91,8 @@ impl QueryLink {
     }
 
     /// A handle to shut this link's socket down from another thread.
-    pub(crate) fn shutdown_handle(&self) -> Result<SocketHandle> {
-        self.stream.socket_handle().map_err(|e| self.fail(e))
+    pub(crate) fn shutdown_handle(&self) -> SocketHandle {
+        self.stream.socket_handle()
     }
 
     pub(crate) fn fail(&self, err: impl std::fmt::Display) -> Error {
@@ -230,7 +230,7 @@ pub(crate) mod tests {
     pub(crate) fn query_link_pair(peer: Peer) -> (QueryLink, UnixStream) {
         let (ours, theirs) = UnixStream::pair().unwrap();
         let addr = SentinelAddr::Unix("test".into());
-        let link = QueryLink::over(addr, peer, Stream::Unix(ours), Duration::from_millis(200));
+        let link = QueryLink::over(addr, peer, Stream::unix(ours), Duration::from_millis(200));
         (link, theirs)
     }
 

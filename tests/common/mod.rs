@@ -1,6 +1,8 @@
 //! A real topology for Rust tests, started and stopped by `tests/topology.py`.
 #![allow(dead_code)]
 
+pub mod writers;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -203,7 +205,12 @@ impl Drop for Topology {
 
 /// A direct connection to a server, bypassing the client under test.
 pub fn direct(port: u16) -> redis::Connection {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    direct_at("127.0.0.1", port)
+}
+
+/// [`direct`] through the server's address `host`.
+pub fn direct_at(host: &str, port: u16) -> redis::Connection {
+    let client = redis::Client::open(format!("redis://{host}:{port}/")).unwrap();
     client
         .get_connection_with_timeout(Duration::from_secs(2))
         .unwrap()
