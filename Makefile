@@ -11,7 +11,7 @@ C_WARN  := -std=c99 -Wall -Wextra -pedantic -Werror
 BUILD   := build
 LDLIBS  := -L$(LIBDIR) -Wl,-rpath,$(LIBDIR) -lredis_sentinel -lpthread
 
-.PHONY: all deps lib header test test-rust test-c test-python header-check abi-check test-install memcheck demo bench bench-instructions bench-failover install uninstall lint clean
+.PHONY: all deps lib header test test-rust test-c test-python test-partitions header-check abi-check test-install memcheck demo bench bench-instructions bench-failover install uninstall lint clean
 
 all: lib
 
@@ -98,6 +98,18 @@ test-python: lib
 	REDIS_SENTINEL_LIB=$(LIBDIR)/libredis_sentinel.so PYTHONPATH=bindings/python \
 	  $(PYTHON) -m pytest -q tests/python || { rc=$$?; \
 	  [ $$rc -ne 5 ] || echo "pytest collected no test"; exit $$rc; }
+
+# Dead hosts and partitions, cut with nftables on loopback (tests/partitions.rs): needs root
+# and nftables (make deps installs it). Every table it adds is its own and deleted after.
+test-partitions: deps
+	@[ "$$(id -u)" = 0 ] || { echo "test-partitions needs root (nftables rules)"; exit 1; }
+	mkdir -p $(TEST_TMP)
+	status=0; \
+	TMPDIR=$(TEST_TMP) $(CARGO) test --release --test partitions -- --ignored || status=$$?; \
+	tests/check_no_leftovers.sh $(TEST_TMP) || [ $$status -ne 0 ] || status=1; \
+	! nft list tables | grep rst_partition_ || { echo "nftables tables left behind"; status=1; }; \
+	rm -rf $(TEST_TMP); \
+	exit $$status
 
 # The C harness under valgrind memcheck: any memory error, or any definitely lost byte, fails.
 # valgrind is not in `make deps` (only this target needs it): apt-get install valgrind.

@@ -18,6 +18,8 @@ command -v make >/dev/null || missing+=(make)
 command -v git >/dev/null || missing+=(git)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v cmake >/dev/null || missing+=(cmake)
+# The partition tests (make test-partitions) cut links with nftables.
+[ -x /usr/sbin/nft ] || command -v nft >/dev/null || missing+=(nftables)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
