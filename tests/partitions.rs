@@ -296,7 +296,10 @@ fn client_and_master_cut_off_together_follow_the_failover_at_the_heal() {
         missing.len() as i64,
     );
     eprintln!("followed {followed:?} after the heal");
-    assert_eq!(early, 0, "writes acknowledged well before the cut were lost");
+    assert_eq!(
+        early, 0,
+        "writes acknowledged well before the cut were lost"
+    );
     assert_eq!(
         after_heal, 0,
         "writes acknowledged after the client followed were lost"
@@ -345,7 +348,10 @@ fn a_master_cut_off_from_its_replicas_acknowledges_nothing_after_the_fence() {
         missing.len() as i64,
     );
     eprintln!("fenced {:?} after the cut", fenced_at - cut_at);
-    assert_eq!(early, 0, "writes acknowledged well before the cut were lost");
+    assert_eq!(
+        early, 0,
+        "writes acknowledged well before the cut were lost"
+    );
     assert_eq!(
         after_fence, 0,
         "writes acknowledged after the fence were lost"
