@@ -172,6 +172,39 @@ fn client(topo: &Topology, connect_timeout: Duration, seen: &Arc<Mutex<Seen>>) -
     client
 }
 
+/// A fresh partitionable topology, its client, and two writers under way.
+struct Run {
+    topo: Topology,
+    old: u16,
+    seen: Arc<Mutex<Seen>>,
+    client: Arc<Client>,
+    writers: Writers,
+}
+
+impl Run {
+    fn start(connect_timeout: Duration) -> Run {
+        let topo = topology(2);
+        let old = topo.master_port(NAME);
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let client = client(&topo, connect_timeout, &seen);
+        let writers = Writers::start(&client, 2);
+        std::thread::sleep(Duration::from_millis(300));
+        Run {
+            topo,
+            old,
+            seen,
+            client,
+            writers,
+        }
+    }
+}
+
+fn follow(client: &Client, new: u16) {
+    wait_for("the client to follow", Duration::from_secs(10), || {
+        client.master_addr(NAME).unwrap().port == new
+    });
+}
+
 fn sentinel_paths(topo: &Topology) -> Vec<(&'static str, u16)> {
     (0..3).map(|i| (SENTINELS, topo.sentinel_port(i))).collect()
 }
@@ -190,18 +223,17 @@ fn first_ack_after(report: &Report, at: Instant) -> Duration {
 /// write on the new master right after it switches, whatever its connect timeout: no connect
 /// to the dead node may hold up the new master's.
 fn dead_master(connect_timeout: Duration) {
-    let topo = topology(2);
-    let old = topo.master_port(NAME);
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let client = client(&topo, connect_timeout, &seen);
-    let writers = Writers::start(&client, 2);
-    std::thread::sleep(Duration::from_millis(300));
+    let Run {
+        topo,
+        old,
+        seen,
+        client,
+        writers,
+    } = Run::start(connect_timeout);
     let cut = Cut::new(&[(SERVERS, old), (DATA, old), (OBSERVER, old)]);
     let cut_at = cut.at;
     let new = topo.wait_switch(NAME, old);
-    wait_for("the client to follow", Duration::from_secs(10), || {
-        client.master_addr(NAME).unwrap().port == new
-    });
+    follow(&client, new);
     std::thread::sleep(Duration::from_millis(500));
     let report = writers.stop();
     // Healed only now: the dead node stays dead for the whole run.
@@ -316,18 +348,17 @@ fn client_and_master_cut_off_together_follow_the_failover_at_the_heal() {
 #[test]
 #[ignore = "needs root and nftables: make test-partitions"]
 fn a_master_cut_off_from_its_replicas_acknowledges_nothing_after_the_fence() {
-    let topo = topology(2);
-    let old = topo.master_port(NAME);
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let client = client(&topo, Duration::from_secs(1), &seen);
-    let writers = Writers::start(&client, 2);
-    std::thread::sleep(Duration::from_millis(300));
+    let Run {
+        topo,
+        old,
+        seen,
+        client,
+        writers,
+    } = Run::start(Duration::from_secs(1));
     let cut = Cut::new(&[(SERVERS, old)]);
     let cut_at = cut.at;
     let new = topo.wait_switch(NAME, old);
-    wait_for("the client to follow", Duration::from_secs(10), || {
-        client.master_addr(NAME).unwrap().port == new
-    });
+    follow(&client, new);
     std::thread::sleep(Duration::from_millis(300));
     let report = writers.stop();
     cut.heal();
@@ -363,12 +394,13 @@ fn a_master_cut_off_from_its_replicas_acknowledges_nothing_after_the_fence() {
 #[test]
 #[ignore = "needs root and nftables: make test-partitions"]
 fn a_client_cut_off_from_the_sentinels_keeps_writing_and_follows_after_the_heal() {
-    let topo = topology(2);
-    let old = topo.master_port(NAME);
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let client = client(&topo, Duration::from_secs(1), &seen);
-    let writers = Writers::start(&client, 2);
-    std::thread::sleep(Duration::from_millis(300));
+    let Run {
+        topo,
+        old,
+        seen: _,
+        client,
+        writers,
+    } = Run::start(Duration::from_secs(1));
     let cut = Cut::new(&sentinel_paths(&topo));
     let cut_at = cut.at;
     wait_for(
@@ -399,9 +431,7 @@ fn a_client_cut_off_from_the_sentinels_keeps_writing_and_follows_after_the_heal(
     std::thread::sleep(Duration::from_millis(200));
     topo.start_failover(NAME, 0);
     let new = topo.wait_switch(NAME, old);
-    wait_for("the client to follow", Duration::from_secs(10), || {
-        client.master_addr(NAME).unwrap().port == new
-    });
+    follow(&client, new);
     std::thread::sleep(Duration::from_millis(300));
     let report = writers.stop();
     let missing = missing_writes(&report, OBSERVER, new);
