@@ -22,9 +22,9 @@
 //!   earlier one; a request that ends inside MULTI gets its WAIT before that MULTI (a WAIT
 //!   queued in the transaction would answer `QUEUED`, and its result would show in EXEC's);
 //! - WAIT's reply is taken out: the caller gets exactly the replies of the commands it sent;
-//! - WAIT's count only matters when a write may have happened: when every write of the
-//!   request failed (an error reply, or the nil of an EXEC that WATCH aborted) the caller
-//!   already knows, and gets those replies;
+//! - WAIT's count only matters when a write may have happened: when no write of the request
+//!   wrote (an error reply; the nil of an EXEC that WATCH aborted, of a blocking pop that timed
+//!   out, of a pop from a missing key) the caller gets those replies as they are;
 //! - otherwise, fewer replicas than asked fail the whole request with NotReplicated, a
 //!   pipeline included, with the replies dropped: the writes did reach the master, but a reply
 //!   a caller might take for a durable acknowledgement is never handed out. The connection stays
@@ -66,8 +66,8 @@ pub(crate) struct Plan {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Cover {
     reply: usize,
-    /// An EXEC, whose nil reply means the transaction did not run.
-    exec: bool,
+    /// Whether a nil reply may still mean a write: see [`Step::Write`].
+    nil_wrote: bool,
 }
 
 impl Durable {
@@ -98,7 +98,10 @@ impl Durable {
                 debug_assert!(false, "durable: cannot read back the packed commands");
                 self.in_multi = false;
                 self.queued_write = false;
-                let covers = (0..count).map(|reply| Cover { reply, exec: true });
+                let covers = (0..count).map(|reply| Cover {
+                    reply,
+                    nil_wrote: true,
+                });
                 let end = packed.len();
                 return Some(self.wait_at(packed, end, count, covers.collect()));
             };
@@ -111,9 +114,10 @@ impl Durable {
                 }
                 Step::Exec => {
                     if self.in_multi && self.queued_write {
+                        // A nil EXEC: WATCH aborted the transaction.
                         covers.push(Cover {
                             reply: index,
-                            exec: true,
+                            nil_wrote: false,
                         });
                     }
                     self.in_multi = false;
@@ -123,10 +127,10 @@ impl Durable {
                     self.in_multi = false;
                     self.queued_write = false;
                 }
-                Step::Write if self.in_multi => self.queued_write = true,
-                Step::Write => covers.push(Cover {
+                Step::Write { .. } if self.in_multi => self.queued_write = true,
+                Step::Write { nil_wrote } => covers.push(Cover {
                     reply: index,
-                    exec: false,
+                    nil_wrote,
                 }),
                 Step::Other => {}
             }
@@ -215,7 +219,7 @@ impl Plan {
 fn may_have_written(cover: &Cover, replies: &[Value]) -> bool {
     match replies.get(cover.reply) {
         Some(Value::ServerError(_)) | None => false,
-        Some(Value::Nil) => !cover.exec,
+        Some(Value::Nil) => cover.nil_wrote,
         Some(_) => true,
     }
 }
@@ -232,7 +236,13 @@ enum Step {
     Multi,
     Exec,
     Discard,
-    Write,
+    /// A write. Most answer nil when they wrote nothing: a blocking pop that timed out, a pop
+    /// or a move from a missing key. Not all: GETSET (and SET ... GET) answers nil for a key it
+    /// created, a script's nil says nothing, and SET's nil (NX or XX not met, or GET of a new
+    /// key) is taken as a write.
+    Write {
+        nil_wrote: bool,
+    },
     Other,
 }
 
@@ -243,7 +253,12 @@ impl Step {
             Some(b"MULTI") => Step::Multi,
             Some(b"EXEC") => Step::Exec,
             Some(b"DISCARD") => Step::Discard,
-            _ if is_write(name, sub) => Step::Write,
+            upper if is_write(name, sub) => Step::Write {
+                nil_wrote: matches!(
+                    upper,
+                    Some(b"SET" | b"GETSET" | b"EVAL" | b"EVALSHA" | b"FCALL")
+                ),
+            },
             _ => Step::Other,
         }
     }
@@ -404,7 +419,7 @@ mod tests {
         assert_eq!(sent, ["MULTI", "SET a 1", "INCR b", "EXEC", WAIT]);
         let plan = plan.unwrap();
         assert_eq!((plan.at, covers(&plan)), (4, vec![3]));
-        assert!(plan.covers[0].exec);
+        assert!(!plan.covers[0].nil_wrote);
         // One command at a time, as `command` sends them.
         for (command, waits) in [
             ("multi", false),
@@ -552,6 +567,18 @@ mod tests {
         let plan = plan_for(&["SET a 1 GET"]);
         let mut replies = vec![Value::Nil, Value::Int(0)];
         assert!(plan.settle(&mut replies, "m").is_err());
+        // A blocking pop that timed out, a pop of a missing key: nothing written.
+        for command in ["BLPOP l 1", "BLMOVE a b LEFT RIGHT 1", "LPOP l", "GETDEL k"] {
+            let plan = plan_for(&[command]);
+            let mut replies = vec![Value::Nil, Value::Int(0)];
+            plan.settle(&mut replies, "m").unwrap();
+            assert_eq!(replies, [Value::Nil], "{command}");
+        }
+        for command in ["GETSET a 1", "EVAL x 0", "evalsha x 0", "FCALL f 0"] {
+            let plan = plan_for(&[command]);
+            let mut replies = vec![Value::Nil, Value::Int(0)];
+            assert!(plan.settle(&mut replies, "m").is_err(), "{command}");
+        }
         // One failed write, one that landed: WAIT's count matters.
         let plan = plan_for(&["INCR k", "SET a 1"]);
         let mut replies = vec![wrongtype(), Value::Okay, Value::Int(0)];
