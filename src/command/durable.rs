@@ -252,7 +252,8 @@ impl Step {
         match upper_name(name, &mut buf) {
             Some(b"MULTI") => Step::Multi,
             Some(b"EXEC") => Step::Exec,
-            Some(b"DISCARD") => Step::Discard,
+            // RESET leaves a transaction as DISCARD does.
+            Some(b"DISCARD" | b"RESET") => Step::Discard,
             upper if is_write(name, sub) => Step::Write {
                 nil_wrote: matches!(
                     upper,
@@ -433,6 +434,9 @@ mod tests {
             ("SET a 2", false),
             ("DISCARD", false),
             ("EXEC", false),
+            ("MULTI", false),
+            ("SET a 3", false),
+            ("RESET", false),
             ("SET a 3", true),
         ] {
             let (sent, plan) = send(&mut d, &[command]);
