@@ -1,7 +1,8 @@
 /* make bench, C side: our API against raw hiredis on the same master, interleaved.
  * Environment: SENTINEL_ADDR, NAME (a master name), MASTER_PORT (its port), NAMES (for
  * "resources": a comma-separated list of master names).
- * Usage: bench latency|getput|pipeline|threads|resources
+ * Usage: bench latency|getput|pipeline|threads|resources|durable ("durable" wants a master with
+ * one replica)
  * Prints KEY=VALUE lines. */
 #define _DEFAULT_SOURCE
 #include <hiredis/hiredis.h>
@@ -138,6 +139,87 @@ static void latency(void) {
   redisFree(ctx);
   sentinel_client_close(spinning);
   sentinel_client_close(c);
+}
+
+/* Durable writes: every write waits for this many replicas (sentinel_options_set_wait_replicas). */
+enum { WAIT_REPLICAS = 1, WAIT_TIMEOUT_MS = 1000 };
+
+static sentinel_client *our_durable_client(const char *name) {
+  sentinel_error *err = NULL;
+  sentinel_options *opts = sentinel_options_new();
+  die_unless_opt(sentinel_options_add_sentinel(opts, "tcp", env("SENTINEL_ADDR"), &err), err);
+  die_unless_opt(sentinel_options_set_wait_replicas(opts, WAIT_REPLICAS, WAIT_TIMEOUT_MS, &err), err);
+  sentinel_client *c = sentinel_client_new_with_options(opts, 4, &name, 1, &err);
+  die_unless_opt(c != NULL, err);
+  sentinel_options_free(opts);
+  return c;
+}
+
+static const char *INCR_ARGV[] = {"INCR", "bench:incr"};
+static const size_t INCR_LEN[] = {4, 10};
+
+static void our_incrs(sentinel_client *c, const char *name, int count) {
+  for (int i = 0; i < count; i++) {
+    sentinel_conn *conn = sentinel_get_master(c, name, NULL);
+    sentinel_error *err = NULL;
+    sentinel_reply *reply = sentinel_command_argv(conn, 2, INCR_ARGV, INCR_LEN, &err);
+    if (!reply) {
+      fprintf(stderr, "INCR: %s\n", sentinel_error_message(err));
+      exit(1);
+    }
+    sentinel_reply_free(reply);
+    sentinel_put_master(c, name, conn);
+  }
+}
+
+/* INCR round trip (checkout + INCR + put back) on a master with one replica: plain, and with
+ * durable writes (INCR and WAIT 1 in one write); hiredis sending the same INCR and WAIT in one
+ * write (redisAppendCommandArgv twice, then two replies) is the floor of the durable one. */
+static void durable(void) {
+  const char *name = env("NAME");
+  sentinel_client *plain = our_client(&name, 1, 4);
+  sentinel_client *durable = our_durable_client(name);
+  redisContext *ctx = hiredis();
+  char replicas[16], timeout[16];
+  snprintf(replicas, sizeof replicas, "%d", WAIT_REPLICAS);
+  snprintf(timeout, sizeof timeout, "%d", WAIT_TIMEOUT_MS);
+  const char *wait_argv[] = {"WAIT", replicas, timeout};
+  const int rounds = 40, per_round = 250;
+  double spent[3] = {0, 0, 0};
+  int order[] = {0, 1, 2};
+  unsigned seed = 1;
+  for (int r = 0; r < rounds; r++) {
+    shuffle(order, 3, &seed);
+    for (int turn = 0; turn < 3; turn++) {
+      int side = order[turn];
+      double t0 = now_s();
+      if (side == 0) {
+        our_incrs(plain, name, per_round);
+      } else if (side == 1) {
+        our_incrs(durable, name, per_round);
+      } else {
+        for (int i = 0; i < per_round; i++) {
+          redisAppendCommandArgv(ctx, 2, INCR_ARGV, INCR_LEN);
+          redisAppendCommandArgv(ctx, 3, wait_argv, NULL);
+          void *incr = NULL, *wait = NULL;
+          die_unless(redisGetReply(ctx, &incr) == REDIS_OK, "hiredis INCR");
+          die_unless(redisGetReply(ctx, &wait) == REDIS_OK, "hiredis WAIT");
+          die_unless(((redisReply *)wait)->type == REDIS_REPLY_INTEGER &&
+                         ((redisReply *)wait)->integer >= WAIT_REPLICAS,
+                     "hiredis WAIT confirmed");
+          freeReplyObject(incr);
+          freeReplyObject(wait);
+        }
+      }
+      spent[side] += now_s() - t0;
+    }
+  }
+  int n = rounds * per_round;
+  printf("INCR_US_PLAIN=%.2f\nINCR_US_DURABLE=%.2f\nINCR_US_HIREDIS_WAIT=%.2f\nWAIT_REPLICAS=%d\n",
+         spent[0] / n * 1e6, spent[1] / n * 1e6, spent[2] / n * 1e6, WAIT_REPLICAS);
+  redisFree(ctx);
+  sentinel_client_close(durable);
+  sentinel_client_close(plain);
 }
 
 /* get_master + put_master with no command. */
@@ -290,7 +372,7 @@ static void resources(void) {
 
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: %s latency|getput|pipeline|threads|resources\n", argv[0]);
+    fprintf(stderr, "usage: %s latency|getput|pipeline|threads|resources|durable\n", argv[0]);
     return 2;
   }
   if (!strcmp(argv[1], "latency")) latency();
@@ -298,6 +380,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(argv[1], "pipeline")) pipeline();
   else if (!strcmp(argv[1], "threads")) threads();
   else if (!strcmp(argv[1], "resources")) resources();
+  else if (!strcmp(argv[1], "durable")) durable();
   else return 2;
   return 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make bench: starts 20 masters and a sentinel on loopback, then runs the C benchmark (our API
-against hiredis), the Python benchmark (our binding against redis-py), and the resource check,
-and prints one table. Every comparison runs interleaved in the same process and topology."""
+against hiredis), the Python benchmark (our binding against redis-py), and the resource check;
+then a master with one replica for durable writes (plain INCR against INCR with WAIT 1); and
+prints one table. Every comparison runs interleaved in the same process and topology."""
 
 import argparse
 import os
@@ -54,6 +55,14 @@ def main():
         print("Python ...", flush=True)
         r.update(median_of([sys.executable, os.path.join(HERE, "bench_py.py"),
                             str(topo.sentinels[0].port), "m0"], env, PROCESSES))
+    # Durable writes need a replica to confirm them: a master of its own with one.
+    print("starting a master with 1 replica for durable writes ...", flush=True)
+    with Topology(tempfile.mkdtemp(prefix="redis-sentinel-bench-"), names=["d0"], replicas=1,
+                  sentinels=1) as topo:
+        env = dict(os.environ, SENTINEL_ADDR=topo.sentinel_addr, NAME="d0",
+                   MASTER_PORT=str(topo.masters["d0"].port))
+        print("C: durable ...", flush=True)
+        r.update(median_of([args.c_bench, "durable"], env, PROCESSES))
 
     f = {k: float(v) for k, v in r.items()}
     rows = [
@@ -64,6 +73,15 @@ def main():
         ("C: get_master + put_master, no command", "%.0f ns" % f["GETPUT_NS"], "-", "-"),
         ("C: pipelined SET, depth 100", "%.0f/s" % f["PIPE_OPS_OURS"], "%.0f/s" % f["PIPE_OPS_HIREDIS"],
          "%.2fx" % (f["PIPE_OPS_OURS"] / f["PIPE_OPS_HIREDIS"])),
+    ]
+    rows += [
+        ("C: INCR round trip, durable writes (wait_replicas=%d, 1 replica) vs plain INCR"
+         % f["WAIT_REPLICAS"], "%.1f us" % f["INCR_US_DURABLE"],
+         "%.1f us (ours, plain)" % f["INCR_US_PLAIN"],
+         "%.2fx time" % (f["INCR_US_DURABLE"] / f["INCR_US_PLAIN"])),
+        ("C: INCR + WAIT %d in one write (durable INCR)" % f["WAIT_REPLICAS"],
+         "%.1f us" % f["INCR_US_DURABLE"], "%.1f us" % f["INCR_US_HIREDIS_WAIT"],
+         "%.3fx time" % (f["INCR_US_DURABLE"] / f["INCR_US_HIREDIS_WAIT"])),
     ]
     for t in (1, 2, 4):
         o, h = f["THREADS%d_OPS_OURS" % t], f["THREADS%d_OPS_HIREDIS" % t]

@@ -61,6 +61,12 @@ typedef enum sentinel_error_kind {
    A bug (a caught panic); the message says where.
    */
   SENTINEL_ERROR_INTERNAL = 10,
+  /*
+   Durable writes (`sentinel_options_set_wait_replicas`): the write reached the master, but
+   fewer replicas than asked confirmed it in time, so a failover may lose it; the message
+   says how many confirmed, of how many asked, within what timeout. The connection is fine.
+   */
+  SENTINEL_ERROR_NOT_REPLICATED = 11,
 } sentinel_error_kind;
 
 /*
@@ -668,8 +674,8 @@ enum sentinel_error_kind sentinel_error_reply_kind(const char *text, size_t len)
 
 /*
  True when a conn whose last error was of `kind` (a `sentinel_error_kind` value) must not be
- reused, as `sentinel_carefully_put_master` decides: every kind but SERVER, INVALID_ARGUMENT
- and UNKNOWN_MASTER. True for a value that is no kind.
+ reused, as `sentinel_carefully_put_master` decides: every kind but SERVER, INVALID_ARGUMENT,
+ UNKNOWN_MASTER and NOT_REPLICATED. True for a value that is no kind.
  */
 bool sentinel_error_kind_breaks_connection(int kind);
 
@@ -944,6 +950,28 @@ bool sentinel_options_set_busy_poll_us(struct sentinel_options *opts,
 bool sentinel_options_set_tcp_keepalive_s(struct sentinel_options *opts,
                                           uint64_t seconds,
                                           struct sentinel_error **err);
+
+/*
+ Durable writes: after the writes of each request (a command, a pipeline, the commands
+ appended before one `sentinel_get_reply`, a transaction's EXEC) the client sends
+ `WAIT replicas timeout_ms` in the same write, reads its reply itself, and fails the request
+ with SENTINEL_ERROR_NOT_REPLICATED when fewer than `replicas` replicas confirmed the writes
+ within `timeout_ms`: the writes reached the master, but a failover may lose them. The
+ connection stays usable, and a pipeline that fails so returns no replies. Reads never wait;
+ no WAIT is sent inside MULTI; a pipeline or transaction gets one WAIT, not one per command.
+ The write commands are the servers' own (their `write` flag) plus EVAL, EVALSHA and FCALL;
+ module commands are not known (see the README, "Durable writes"). The read timeout of a
+ request with a WAIT is longer by `timeout_ms`. `replicas` 0 (the default) turns it off.
+ Returns false and sets `*err` when `opts` is NULL, or `timeout_ms` is 0 while `replicas` is
+ not (WAIT would wait for ever).
+
+ # Safety
+ `opts` is NULL or live options used by no other thread.
+ */
+bool sentinel_options_set_wait_replicas(struct sentinel_options *opts,
+                                        unsigned int replicas,
+                                        unsigned int timeout_ms,
+                                        struct sentinel_error **err);
 
 /*
  Like `sentinel_client_new`, with the sentinels and timeouts of `opts` (at least one

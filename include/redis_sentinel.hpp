@@ -17,6 +17,7 @@
 #define REDIS_SENTINEL_HPP
 
 #include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -138,6 +139,15 @@ class Options {
   }
   Options &tcp_keepalive(std::chrono::seconds t) {
     return check(sentinel_options_set_tcp_keepalive_s(opts_.get(), count(t), &err_));
+  }
+  /* Durable writes: each write (a pipeline's, a transaction's EXEC) is acknowledged only once
+   * `replicas` replicas confirmed it within `timeout`; else Error(SENTINEL_ERROR_NOT_REPLICATED),
+   * and the conn stays usable. 0 replicas turns it off. */
+  Options &wait_replicas(unsigned replicas,
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(100)) {
+    uint64_t ms = count(timeout);
+    unsigned capped = ms > UINT_MAX ? UINT_MAX : static_cast<unsigned>(ms);
+    return check(sentinel_options_set_wait_replicas(opts_.get(), replicas, capped, &err_));
   }
   /* Credentials for masters and replicas; an empty username is the default user. */
   Options &password(const std::string &username, const std::string &password) {

@@ -153,6 +153,17 @@ pub struct Config {
     /// missing the budget pauses spinning for a while; commands that wait on the server never
     /// spin. Default zero (never spin); at most [`Config::MAX_BUSY_POLL`].
     pub busy_poll: Duration,
+    /// Durable writes: after the writes of each request (a command, a pipeline, a
+    /// transaction's EXEC) the client sends `WAIT wait_replicas wait_timeout` in the same
+    /// round trip, and fails the request with [`crate::ErrorKind::NotReplicated`] when fewer
+    /// replicas confirmed the writes in time. Reads never wait. Which commands write, and what
+    /// a pipeline or transaction gets, is in the README ("Durable writes"). Default 0: off,
+    /// nothing is sent and nothing costs more.
+    pub wait_replicas: u32,
+    /// How long WAIT waits for the replicas, whole milliseconds (rounded up), on top of the
+    /// command's read timeout. Default 100 ms; must be more than zero when
+    /// [`Config::wait_replicas`] is not 0 (WAIT's 0 would wait for ever).
+    pub wait_timeout: Duration,
     /// Rewrites every address a sentinel reports (NAT, Docker). Default none.
     pub address_map: Option<AddressMap>,
     /// Told of switches, fences, sentinel links and re-resolutions. Default none.
@@ -278,6 +289,8 @@ impl Default for Config {
             client_name: None,
             resp3: false,
             busy_poll: Duration::ZERO,
+            wait_replicas: 0,
+            wait_timeout: Self::DEFAULT_WAIT_TIMEOUT,
             address_map: None,
             on_event: None,
         }
@@ -289,6 +302,8 @@ impl Config {
     pub const MAX_TCP_KEEPALIVE: Duration = Duration::from_secs(32767);
     /// The longest [`Config::busy_poll`]: sleeping is cheaper beyond.
     pub const MAX_BUSY_POLL: Duration = Duration::from_millis(10);
+    /// The default [`Config::wait_timeout`].
+    pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(100);
 
     /// The address to dial for an address a sentinel reported.
     pub fn map_addr(&self, addr: NodeAddr) -> NodeAddr {
@@ -358,6 +373,7 @@ impl Config {
             Self::check_timeout(what, value)?;
         }
         Self::check_tcp_keepalive(self.tcp_keepalive)?;
+        Self::check_wait_replicas(self.wait_replicas, self.wait_timeout)?;
         Self::check_busy_poll(self.busy_poll)
     }
 
@@ -395,6 +411,18 @@ impl Config {
                 "TCP keepalive of {} s: whole seconds, from 0 (off) to {} (Linux's limit)",
                 keepalive.as_secs_f64(),
                 Self::MAX_TCP_KEEPALIVE.as_secs()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Durable writes: any number of replicas (0 is off), and then a timeout WAIT will not
+    /// take for "for ever".
+    pub(crate) fn check_wait_replicas(replicas: u32, timeout: Duration) -> Result<()> {
+        if replicas > 0 && timeout.is_zero() {
+            return Err(Error::invalid(format!(
+                "wait timeout must be greater than zero with {replicas} wait replicas \
+                 (WAIT with timeout 0 would wait for ever)"
             )));
         }
         Ok(())
@@ -467,6 +495,17 @@ mod tests {
         assert!(keepalive(32767.0).is_ok());
         assert!(keepalive(32768.0).is_err());
         assert!(keepalive(1.5).is_err());
+        let durable = |replicas: u32, millis: u64| {
+            let mut config = Config::new(addr.clone(), vec!["m".into()], 1);
+            config.wait_replicas = replicas;
+            config.wait_timeout = Duration::from_millis(millis);
+            config.validate()
+        };
+        assert!(durable(1, 100).is_ok());
+        assert!(durable(0, 0).is_ok(), "off: the timeout does not matter");
+        let err = durable(2, 0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.message().contains("wait timeout"), "{err}");
         let mut spinning = Config::new(addr.clone(), vec!["m".into()], 1);
         spinning.busy_poll = Config::MAX_BUSY_POLL;
         assert!(spinning.validate().is_ok());

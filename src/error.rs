@@ -27,6 +27,10 @@ pub enum ErrorKind {
     Closed = 9,
     /// A bug (a caught panic).
     Internal = 10,
+    /// Durable writes (`Config::wait_replicas`): the write reached the master, but fewer
+    /// replicas than asked confirmed it in time, so a failover may lose it. The connection is
+    /// fine.
+    NotReplicated = 11,
 }
 
 impl ErrorKind {
@@ -34,7 +38,10 @@ impl ErrorKind {
     pub fn breaks_connection(self) -> bool {
         !matches!(
             self,
-            ErrorKind::Server | ErrorKind::InvalidArgument | ErrorKind::UnknownMaster
+            ErrorKind::Server
+                | ErrorKind::InvalidArgument
+                | ErrorKind::UnknownMaster
+                | ErrorKind::NotReplicated
         )
     }
 
@@ -50,6 +57,7 @@ impl ErrorKind {
             ErrorKind::Auth => "authentication error",
             ErrorKind::Closed => "closed",
             ErrorKind::Internal => "internal error",
+            ErrorKind::NotReplicated => "not replicated",
         }
     }
 }
@@ -140,6 +148,7 @@ mod tests {
     #[test]
     fn only_harmless_errors_keep_a_connection() {
         assert!(!ErrorKind::Server.breaks_connection());
+        assert!(!ErrorKind::NotReplicated.breaks_connection());
         for kind in [
             ErrorKind::Io,
             ErrorKind::ReadOnly,

@@ -160,6 +160,12 @@ fn set_param(
             Config::check_busy_poll(busy_poll)?;
             config.busy_poll = busy_poll;
         }
+        "wait_replicas" => {
+            config.wait_replicas = value
+                .parse()
+                .map_err(|_| bad("is not a number of replicas (0 or more)"))?;
+        }
+        "wait_timeout" => config.wait_timeout = positive()?,
         "tcp_keepalive" => {
             let secs: u64 = value.parse().map_err(|_| bad("is not whole seconds"))?;
             let keepalive = Duration::from_secs(secs);
@@ -334,10 +340,11 @@ mod tests {
              &sentinel_username=su&sentinel_password=sp&ca_file=/ca.pem&cert_file=/c.pem\
              &key_file=/k.pem&server_name=redis.local&sentinel_tls=1\
              &sentinel_ca_file=/sca.pem&sentinel_cert_file=/sc.pem&sentinel_key_file=/sk.pem\
-             &sentinel_server_name=sentinel.local",
+             &sentinel_server_name=sentinel.local&wait_replicas=2&wait_timeout=0.25",
         )
         .unwrap();
         let ms = Duration::from_millis;
+        assert_eq!((c.wait_replicas, c.wait_timeout), (2, ms(250)));
         assert_eq!(
             (c.connect_timeout, c.read_timeout, c.write_timeout),
             (ms(250), ms(2000), ms(1500))
@@ -385,6 +392,11 @@ mod tests {
             Some(std::path::Path::new("/sk.pem"))
         );
         assert_eq!(sentinel.server_name.as_deref(), Some("sentinel.local"));
+        // Durable writes: off unless asked for; the default timeout when only replicas are given.
+        let c = Config::from_url("redis+sentinel://h/m?wait_replicas=1").unwrap();
+        assert_eq!((c.wait_replicas, c.wait_timeout), (1, ms(100)));
+        let c = Config::from_url("redis+sentinel://h/m").unwrap();
+        assert_eq!(c.wait_replicas, 0);
         // The path's db, then a parameter that overrides it; a user in the URL keeps its password.
         let c = Config::from_url("redis+sentinel://u:pw@h/m/1?db=2&username=v").unwrap();
         assert_eq!(c.database, 2);
@@ -415,6 +427,10 @@ mod tests {
         assert!(err("redis+sentinel://h/m?busy_poll=1").contains("busy"));
         assert!(err("redis+sentinel://h/m?tcp_keepalive=1.5").contains("whole seconds"));
         assert!(err("redis+sentinel://h/m?pool_size=0").contains("positive"));
+        assert!(err("redis+sentinel://h/m?wait_replicas=-1").contains("wait_replicas=\"-1\""));
+        assert!(err("redis+sentinel://h/m?wait_replicas=x").contains("number of replicas"));
+        assert!(err("redis+sentinel://h/m?wait_timeout=0").contains("greater than zero"));
+        assert!(err("redis+sentinel://h/m?wait_timeout=x").contains("seconds"));
         assert!(err("redis+sentinel://h/m?resp3=maybe").contains("true or false"));
         assert!(err("redis+sentinel://h/m?client_name=a%20b").contains("space"));
         assert!(err("redis+sentinel://h/m?sentinel_username=u").contains("needs sentinel_password"));

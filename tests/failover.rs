@@ -67,6 +67,66 @@ fn kill_nine_of_the_master_loses_nothing() {
     print_report("kill -9", &report, lost);
 }
 
+/// Durable writes (`wait_replicas` 1): a write is acknowledged only once a replica has it, and
+/// Sentinel promotes the replica with the most data, so a kill -9 of the master loses no
+/// acknowledged write at all, not even the replication tail the plain test above allows.
+#[test]
+fn kill_nine_of_the_master_loses_no_durable_write() {
+    let topo = Topology::start(&[NAME], 2, 3);
+    let old = topo.master_port(NAME);
+    let client = durable_client_for(&topo);
+    let writers = Writers::start(&client, 8);
+    std::thread::sleep(Duration::from_millis(300));
+    topo.signal(old, "KILL");
+    let killed_at = Instant::now();
+    let new = topo.wait_switch(NAME, old);
+    follow(&client, new);
+    // Until the other replica follows the new master, WAIT there finds none: wait for it.
+    std::thread::sleep(Duration::from_millis(1500));
+    let report = writers.stop();
+    let lost = lost_writes(&report, "127.0.0.1", new);
+    print_report("kill -9, durable writes", &report, lost);
+    assert!(
+        report.acks.iter().any(|at| *at < killed_at),
+        "no write acknowledged before the kill"
+    );
+    assert!(
+        report.acks.iter().any(|at| *at > killed_at),
+        "no write acknowledged by the new master"
+    );
+    assert_eq!(lost, 0, "acknowledged durable writes lost");
+}
+
+/// A forced failover with durable writes: none lost either, and the fence lets a durable
+/// write in flight finish (its WAIT is what makes it safe) instead of ending it.
+#[test]
+fn forced_failover_loses_no_durable_write() {
+    let topo = Topology::start(&[NAME], 2, 3);
+    let old = topo.master_port(NAME);
+    let client = durable_client_for(&topo);
+    let writers = Writers::start(&client, 8);
+    std::thread::sleep(Duration::from_millis(500));
+    topo.start_failover(NAME, 0);
+    let new = topo.wait_switch(NAME, old);
+    follow(&client, new);
+    std::thread::sleep(Duration::from_millis(1500));
+    let report = writers.stop();
+    let lost = lost_writes(&report, "127.0.0.1", new);
+    print_report("forced failover, durable writes", &report, lost);
+    assert!(report.acked > 0);
+    assert_eq!(lost, 0, "acknowledged durable writes lost");
+}
+
+fn durable_client_for(topo: &Topology) -> Arc<Client> {
+    let mut config = topo.config(&[NAME], 8);
+    config.read_timeout = Duration::from_secs(2);
+    config.connect_timeout = Duration::from_millis(300);
+    config.wait_replicas = 1;
+    let client = Arc::new(Client::new(config).unwrap());
+    wait_links(&client, 3, Duration::from_secs(10));
+    client
+}
+
 /// SIGSTOP of the master (a frozen VM, a partition): connects to it still succeed, nothing is
 /// answered. With 3 replicas (the leader's own +switch-master comes late) and one writer, as
 /// users meet it. The floor is down-after (1 s) plus the election and promotion.

@@ -2,7 +2,9 @@
 //! leaves on a connection.
 
 pub(crate) mod blocking;
+pub(crate) mod durable;
 pub(crate) mod session;
+pub(crate) mod writes;
 
 /// `name` in upper case, in `buf`, when it fits: to match command names without allocating.
 /// `None` for a longer name, which is none of the names a caller matches.

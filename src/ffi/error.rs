@@ -31,6 +31,10 @@ pub enum sentinel_error_kind {
     SENTINEL_ERROR_CLOSED = 9,
     /// A bug (a caught panic); the message says where.
     SENTINEL_ERROR_INTERNAL = 10,
+    /// Durable writes (`sentinel_options_set_wait_replicas`): the write reached the master, but
+    /// fewer replicas than asked confirmed it in time, so a failover may lose it; the message
+    /// says how many confirmed, of how many asked, within what timeout. The connection is fine.
+    SENTINEL_ERROR_NOT_REPLICATED = 11,
 }
 
 impl From<ErrorKind> for sentinel_error_kind {
@@ -47,6 +51,7 @@ impl From<ErrorKind> for sentinel_error_kind {
             ErrorKind::Auth => SENTINEL_ERROR_AUTH,
             ErrorKind::Closed => SENTINEL_ERROR_CLOSED,
             ErrorKind::Internal => SENTINEL_ERROR_INTERNAL,
+            ErrorKind::NotReplicated => SENTINEL_ERROR_NOT_REPLICATED,
         }
     }
 }
@@ -147,8 +152,8 @@ pub unsafe extern "C" fn sentinel_error_reply_kind(
 }
 
 /// True when a conn whose last error was of `kind` (a `sentinel_error_kind` value) must not be
-/// reused, as `sentinel_carefully_put_master` decides: every kind but SERVER, INVALID_ARGUMENT
-/// and UNKNOWN_MASTER. True for a value that is no kind.
+/// reused, as `sentinel_carefully_put_master` decides: every kind but SERVER, INVALID_ARGUMENT,
+/// UNKNOWN_MASTER and NOT_REPLICATED. True for a value that is no kind.
 #[no_mangle]
 pub extern "C" fn sentinel_error_kind_breaks_connection(kind: c_int) -> bool {
     let kind = match kind {
@@ -161,6 +166,7 @@ pub extern "C" fn sentinel_error_kind_breaks_connection(kind: c_int) -> bool {
         7 => ErrorKind::Server,
         8 => ErrorKind::Auth,
         9 => ErrorKind::Closed,
+        11 => ErrorKind::NotReplicated,
         _ => ErrorKind::Internal,
     };
     kind.breaks_connection()

@@ -1,6 +1,6 @@
 //! `sentinel_options`: several sentinels and every timeout, for `sentinel_client_new_with_options`.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_uint};
 use std::time::Duration;
 
 use super::client::client_from_config;
@@ -253,6 +253,39 @@ pub unsafe extern "C" fn sentinel_options_set_tcp_keepalive_s(
         let keepalive = Duration::from_secs(seconds);
         Config::check_tcp_keepalive(keepalive)?;
         config.tcp_keepalive = keepalive;
+        Ok(())
+    };
+    // SAFETY: forwarded contract.
+    unsafe { update_options(here!(), opts, err, set) }
+}
+
+/// Durable writes: after the writes of each request (a command, a pipeline, the commands
+/// appended before one `sentinel_get_reply`, a transaction's EXEC) the client sends
+/// `WAIT replicas timeout_ms` in the same write, reads its reply itself, and fails the request
+/// with SENTINEL_ERROR_NOT_REPLICATED when fewer than `replicas` replicas confirmed the writes
+/// within `timeout_ms`: the writes reached the master, but a failover may lose them. The
+/// connection stays usable, and a pipeline that fails so returns no replies. Reads never wait;
+/// no WAIT is sent inside MULTI; a pipeline or transaction gets one WAIT, not one per command.
+/// The write commands are the servers' own (their `write` flag) plus EVAL, EVALSHA and FCALL;
+/// module commands are not known (see the README, "Durable writes"). The read timeout of a
+/// request with a WAIT is longer by `timeout_ms`. `replicas` 0 (the default) turns it off.
+/// Returns false and sets `*err` when `opts` is NULL, or `timeout_ms` is 0 while `replicas` is
+/// not (WAIT would wait for ever).
+///
+/// # Safety
+/// `opts` is NULL or live options used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn sentinel_options_set_wait_replicas(
+    opts: *mut sentinel_options,
+    replicas: c_uint,
+    timeout_ms: c_uint,
+    err: *mut *mut sentinel_error,
+) -> bool {
+    let set = |config: &mut Config| {
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        Config::check_wait_replicas(replicas, timeout)?;
+        config.wait_replicas = replicas;
+        config.wait_timeout = timeout;
         Ok(())
     };
     // SAFETY: forwarded contract.

@@ -105,6 +105,12 @@ impl DataConnection {
         self.session.track(args);
         self.packed.clear();
         encode_command(&mut self.packed, args);
+        if self.link.durable().is_some() {
+            // The way of a pipeline, which adds the WAIT a write needs (`command::durable`).
+            let reply = self.send_packed(1, server_wait(args), master)?.pop();
+            let reply = reply.ok_or_else(|| Error::new(ErrorKind::Io, "no reply read"))?;
+            return self.check_reply(reply, master);
+        }
         let reply = self.exchange(server_wait(args), master, |link, packed, wait| {
             link.request_one(packed, wait)
         })?;
@@ -133,12 +139,25 @@ impl DataConnection {
         wait: Option<ServerWait>,
         master: &NodeGate,
     ) -> Result<Vec<Value>> {
-        let replies = self.exchange(wait, master, |link, packed, wait| {
+        // Durable writes add a WAIT (`command::durable`); `None` when off.
+        let plan = self
+            .link
+            .durable()
+            .and_then(|d| d.plan(&mut self.packed, count));
+        let (count, wait) = plan
+            .as_ref()
+            .map_or((count, wait), |p| (count + 1, p.wait(wait)));
+        let mut replies = self.exchange(wait, master, |link, packed, wait| {
             link.request(packed, count, wait)
         })?;
         if replies.iter().any(is_readonly_error) {
             self.broken = true;
             master.want_reask();
+        }
+        if let Some(plan) = plan {
+            let node = format_args!("master \"{}\" at {}", master.name, self.addr);
+            plan.settle(&mut replies, node)
+                .inspect_err(|_| master.want_reask())?;
         }
         Ok(replies)
     }

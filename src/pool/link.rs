@@ -13,6 +13,7 @@ use redis::RedisResult;
 use crate::resp::value::Value;
 
 use crate::command::blocking::ServerWait;
+use crate::command::durable::Durable;
 use crate::config::{Config, NodeAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::spin::SpinGovernor;
@@ -35,6 +36,8 @@ pub(crate) struct DataLink {
     /// The read timeout in force: `read_timeout`, or longer for a command that waits on the
     /// server (`None`: no bound).
     reply_bound: Option<Duration>,
+    /// Durable writes, when on: see `command::durable`.
+    durable: Option<Durable>,
 }
 
 impl DataLink {
@@ -67,6 +70,7 @@ impl DataLink {
             read_timeout: config.read_timeout,
             write_timeout: config.write_timeout,
             reply_bound: Some(left),
+            durable: Durable::new(config.wait_replicas, config.wait_timeout),
         };
         link.set_up(addr, config, dial)?;
         link.stream
@@ -125,6 +129,11 @@ impl DataLink {
             }
         }
         Ok(())
+    }
+
+    /// Durable writes on this link, `None` when off.
+    pub fn durable(&mut self) -> Option<&mut Durable> {
+        self.durable.as_mut()
     }
 
     pub fn is_open(&self) -> bool {

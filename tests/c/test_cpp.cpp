@@ -81,6 +81,27 @@ int main() {
     CHECK(events.load() > 0, "events delivered");
   }
   {
+    /* Durable writes: 3 replicas asked of 2 fail the write (it landed); 2 confirm it. */
+    rsn::Options three;
+    three.add_sentinel("tcp", addr).wait_replicas(3, std::chrono::milliseconds(50));
+    CHECK(kind_of([] { rsn::Options().wait_replicas(1, std::chrono::milliseconds(0)); }) ==
+              SENTINEL_ERROR_INVALID_ARGUMENT,
+          "wait timeout 0");
+    rsn::Client durable(three, 1, {"mymaster"});
+    bool kept = false;
+    try {
+      durable.execute("mymaster", {"INCR", "cpp:durable"});
+    } catch (const rsn::Error &e) {
+      kept = e.kind() == SENTINEL_ERROR_NOT_REPLICATED && !e.breaks_connection();
+    }
+    CHECK(kept, "NOT_REPLICATED, and the conn is kept");
+    CHECK(durable.execute("mymaster", {"GET", "cpp:durable"}).str() == "1", "the write landed; a read does not wait");
+    rsn::Options two;
+    two.add_sentinel("tcp", addr).wait_replicas(2);
+    rsn::Client confirmed(two, 1, {"mymaster"});
+    CHECK(confirmed.execute("mymaster", {"INCR", "cpp:durable"}).integer() == 2, "two replicas confirm");
+  }
+  {
     rsn::Client from_url = rsn::Client::from_url(std::string("redis+sentinel://") + addr + "/mymaster?client_name=url", 2);
     CHECK(from_url.execute("mymaster", {"CLIENT", "GETNAME"}).str() == "url", "from_url");
     CHECK(kind_of([] { rsn::Client::from_url("redis://h/m"); }) == SENTINEL_ERROR_INVALID_ARGUMENT, "bad URL");

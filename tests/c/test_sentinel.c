@@ -980,6 +980,141 @@ static void test_error_classification(void) {
   CHECK(sentinel_error_kind_breaks_connection(SENTINEL_ERROR_READONLY), "READONLY breaks it");
   CHECK(sentinel_error_kind_breaks_connection(SENTINEL_ERROR_AUTH), "AUTH breaks it");
   CHECK(sentinel_error_kind_breaks_connection(99), "an unknown kind breaks it");
+  CHECK(!sentinel_error_kind_breaks_connection(SENTINEL_ERROR_NOT_REPLICATED), "NOT_REPLICATED keeps it");
+}
+
+/* How many WAITs the master has run (INFO commandstats), asked through a plain client. */
+static long long waits_on_master(sentinel_client *plain) {
+  const char *info[] = {"INFO", "commandstats"};
+  sentinel_error *err = NULL;
+  sentinel_reply *r = sentinel_master_command_argv(plain, NAME, 2, info, NULL, &err);
+  long long calls = 0;
+  const char *stat = r && r->type == SENTINEL_REPLY_STRING ? strstr(r->str, "cmdstat_wait:calls=") : NULL;
+  if (stat) calls = atoll(stat + strlen("cmdstat_wait:calls="));
+  sentinel_reply_free(r);
+  sentinel_error_free(err);
+  return calls;
+}
+
+/* A client with durable writes: `replicas` replicas within `timeout_ms`. */
+static sentinel_client *durable_client(unsigned replicas, unsigned timeout_ms) {
+  sentinel_options *opts = sentinel_options_new();
+  sentinel_error *err = NULL;
+  CHECK(sentinel_options_add_sentinel(opts, "tcp", env("SENTINEL_ADDR"), NULL), "add sentinel");
+  CHECK(sentinel_options_set_wait_replicas(opts, replicas, timeout_ms, &err), "wait_replicas: %s",
+        sentinel_error_message(err));
+  sentinel_client *c = sentinel_client_new_with_options(opts, 1, names_one, 1, &err);
+  CHECK(c != NULL, "durable client: %s", sentinel_error_message(err));
+  sentinel_error_free(err);
+  sentinel_options_free(opts);
+  return c;
+}
+
+/* Durable writes: the setter and its bad arguments; one WAIT per write, pipeline or
+   transaction and none for reads; NOT_REPLICATED when more replicas are asked for than the
+   topology has (2), which keeps the conn. */
+static void test_durable_writes(void) {
+  sentinel_error *err = NULL;
+  CHECK(!sentinel_options_set_wait_replicas(NULL, 1, 100, &err), "NULL opts");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  sentinel_error_free(err);
+  err = NULL;
+  sentinel_options *opts = sentinel_options_new();
+  CHECK(!sentinel_options_set_wait_replicas(opts, 1, 0, &err), "timeout 0 would wait for ever");
+  CHECK(sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT, "kind");
+  CHECK(strstr(sentinel_error_message(err), "wait timeout") != NULL, "%s", sentinel_error_message(err));
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(!sentinel_options_set_wait_replicas(opts, 2, 0, NULL), "NULL err");
+  CHECK(sentinel_options_set_wait_replicas(opts, 0, 0, &err), "0 replicas: off");
+  sentinel_options_free(opts);
+
+  sentinel_client *plain = new_client(1);
+  sentinel_client *c = durable_client(2, 2000);
+  sentinel_conn *conn = sentinel_get_master(c, NAME, &err);
+  long long before = waits_on_master(plain);
+  const char *set[] = {"SET", "durable:c", "1"}, *get[] = {"GET", "durable:c"};
+  sentinel_reply *r = cmd(conn, &err, 3, set);
+  CHECK(r && r->type == SENTINEL_REPLY_STATUS, "durable SET: %s", err ? sentinel_error_message(err) : "");
+  sentinel_reply_free(r);
+  r = cmd(conn, &err, 2, get);
+  CHECK(r && r->type == SENTINEL_REPLY_STRING && strcmp(r->str, "1") == 0, "GET");
+  sentinel_reply_free(r);
+  CHECK(waits_on_master(plain) - before == 1, "one WAIT for the SET, none for the GET");
+
+  before = waits_on_master(plain);
+  const char *argv[20];
+  size_t argcs[10];
+  char keys[10][16];
+  for (int i = 0; i < 10; i++) {
+    snprintf(keys[i], sizeof keys[i], "durable:%d", i);
+    argv[2 * i] = "INCR";
+    argv[2 * i + 1] = keys[i];
+    argcs[i] = 2;
+  }
+  r = sentinel_pipeline_argv(conn, 10, argcs, argv, NULL, &err);
+  CHECK(r && r->type == SENTINEL_REPLY_ARRAY && r->elements == 10, "the caller's 10 replies, WAIT's taken out");
+  sentinel_reply_free(r);
+  CHECK(waits_on_master(plain) - before == 1, "a pipeline of 10 writes: one WAIT");
+
+  before = waits_on_master(plain);
+  const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"}, *incr[] = {"INCR", "durable:c"};
+  sentinel_reply_free(cmd(conn, &err, 1, multi));
+  sentinel_reply_free(cmd(conn, &err, 3, set));
+  sentinel_reply_free(cmd(conn, &err, 2, incr));
+  CHECK(waits_on_master(plain) == before, "no WAIT inside MULTI");
+  r = cmd(conn, &err, 1, exec);
+  CHECK(r && r->type == SENTINEL_REPLY_ARRAY && r->elements == 2 && r->element[1]->integer == 2, "EXEC");
+  sentinel_reply_free(r);
+  CHECK(waits_on_master(plain) - before == 1, "MULTI/EXEC: one WAIT");
+  CHECK(err == NULL, "no error");
+  sentinel_put_master(c, NAME, conn);
+  sentinel_client_close(c);
+
+  /* Three replicas asked, two exist: the write lands but is reported not replicated. */
+  c = durable_client(3, 50);
+  conn = sentinel_get_master(c, NAME, NULL);
+  long long id = client_id(conn);
+  double start = now_s();
+  r = cmd(conn, &err, 2, incr);
+  double spent = now_s() - start;
+  CHECK(r == NULL && sentinel_error_get_kind(err) == SENTINEL_ERROR_NOT_REPLICATED, "NOT_REPLICATED kind %d",
+        sentinel_error_get_kind(err));
+  CHECK(spent >= 0.045 && spent < 1.0, "within about the wait timeout (%.3fs)", spent);
+  CHECK(strstr(sentinel_error_message(err), "reached the master, but only 2 of the 3 replicas asked for confirmed "
+                                            "it within 50 ms: it may be lost in a failover") != NULL,
+        "says so: %s", sentinel_error_message(err));
+  CHECK(!sentinel_error_is_readonly(err), "not READONLY");
+  sentinel_carefully_put_master(c, NAME, conn, err);
+  sentinel_error_free(err);
+  err = NULL;
+  conn = sentinel_get_master(c, NAME, NULL);
+  CHECK(client_id(conn) == id, "NOT_REPLICATED keeps the conn");
+  r = cmd(conn, &err, 2, get);
+  CHECK(r && r->type == SENTINEL_REPLY_STRING && strcmp(r->str, "3") == 0, "the INCR did land; reads still work");
+  sentinel_reply_free(r);
+  r = sentinel_pipeline_argv(conn, 10, argcs, argv, NULL, &err);
+  CHECK(r == NULL && sentinel_error_get_kind(err) == SENTINEL_ERROR_NOT_REPLICATED, "a pipeline fails as a whole");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_append_command_argv(conn, 2, incr, NULL, NULL), "append INCR");
+  CHECK(sentinel_append_command_argv(conn, 2, get, NULL, NULL), "append GET");
+  CHECK(sentinel_get_reply(conn, &err) == NULL && sentinel_error_get_kind(err) == SENTINEL_ERROR_NOT_REPLICATED,
+        "appended commands fail as a whole");
+  sentinel_error_free(err);
+  err = NULL;
+  CHECK(sentinel_get_reply(conn, &err) == NULL && sentinel_error_get_kind(err) == SENTINEL_ERROR_INVALID_ARGUMENT,
+        "their replies are dropped");
+  sentinel_error_free(err);
+  err = NULL;
+  r = cmd(conn, &err, 2, get);
+  CHECK(r && r->type == SENTINEL_REPLY_STRING && strcmp(r->str, "4") == 0, "in step after it: %s",
+        r && r->str ? r->str : "NULL");
+  sentinel_reply_free(r);
+  CHECK(client_id(conn) == id, "still the same conn");
+  sentinel_put_master(c, NAME, conn);
+  sentinel_client_close(c);
+  sentinel_client_close(plain);
 }
 
 /* Pub/Sub: messages and patterns in order, confirmations not delivered, NULL arguments,
@@ -1077,6 +1212,7 @@ int main(void) {
   test_interrupt_waits();
   test_session_state_is_not_pooled();
   test_pipelining();
+  test_durable_writes();
   test_one_call_and_flatten();
   test_into_slot();
   test_into_slot_text();

@@ -734,7 +734,7 @@ def test_nested_errors_and_put_back_follow_the_library():
     assert errors._error_reply(b"WRONGTYPE Operation").kind == ErrorKind.SERVER
     assert str(errors._error_reply(b"ERR bad \xff")) == "ERR bad \ufffd"
     assert errors._HARMLESS == {ErrorKind.SERVER, ErrorKind.INVALID_ARGUMENT,
-                                        ErrorKind.UNKNOWN_MASTER}
+                                ErrorKind.UNKNOWN_MASTER, ErrorKind.NOT_REPLICATED}
 
 
 def test_python_constants_match_the_header():

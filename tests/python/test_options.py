@@ -1,6 +1,7 @@
 """Production options: credentials, connection setup, address mapping, events and stats."""
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
@@ -432,3 +433,74 @@ def test_from_url(topo):
         assert part in str(info.value) and "hunter2" not in str(info.value), str(info.value)
     with pytest.raises(Error):
         redis_sentinel.Client.from_url(b"redis+sentinel://h/m")
+
+
+def _waits(client, name):
+    """How many WAITs the master of ``name`` has run (INFO commandstats)."""
+    stats = client.execute(name, "INFO", "commandstats").decode()
+    match = re.search(r"cmdstat_wait:calls=(\d+)", stats)
+    return int(match.group(1)) if match else 0
+
+
+def test_durable_writes(topo):
+    # Master "a" has one replica: one confirms, two cannot.
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"]) as plain, \
+            redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], pool_size=1,
+                                  wait_replicas=1, wait_timeout=2) as durable:
+        before = _waits(plain, "a")
+        with durable.master("a") as conn:
+            assert conn.cmd("SET", "py:durable", 1) == "OK"
+            assert conn.cmd("GET", "py:durable") == b"1"
+            assert _waits(plain, "a") - before == 1, "one WAIT for the SET, none for the GET"
+            replies = conn.pipeline([("INCR", "py:durable")] * 10)
+            assert replies == list(range(2, 12)), "exactly the caller's replies"
+            assert _waits(plain, "a") - before == 2, "one WAIT for a pipeline of 10 writes"
+            conn.cmd("MULTI")
+            conn.cmd("INCR", "py:durable")
+            conn.cmd("INCR", "py:durable")
+            assert conn.cmd("EXEC") == [12, 13]
+            assert _waits(plain, "a") - before == 3, "one WAIT for MULTI/EXEC"
+        assert durable.execute("a", "INCR", "py:durable") == 14
+    with redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], pool_size=1,
+                               wait_replicas=2, wait_timeout=0.05) as durable:
+        with durable.master("a") as conn:
+            conn_id = conn.cmd("CLIENT", "ID")
+            started = time.monotonic()
+            with pytest.raises(Error) as info:
+                conn.cmd("INCR", "py:durable")
+            assert 0.045 <= time.monotonic() - started < 1.0
+            assert info.value.kind == ErrorKind.NOT_REPLICATED
+            assert "only 1 of the 2 replicas asked for confirmed it within 50 ms" in str(info.value)
+            assert "may be lost in a failover" in str(info.value)
+            with pytest.raises(Error) as info:
+                conn.pipeline([("INCR", "py:durable"), ("GET", "py:durable")])
+            assert info.value.kind == ErrorKind.NOT_REPLICATED
+            assert conn.cmd("GET", "py:durable") == b"16", "the writes landed; a read does not wait"
+        with pytest.raises(Error) as info:
+            with durable.master("a") as conn:
+                assert conn.cmd("CLIENT", "ID") == conn_id, "NOT_REPLICATED keeps the conn"
+                conn.cmd("SET", "py:durable", 0)
+        assert info.value.kind == ErrorKind.NOT_REPLICATED
+        assert durable.execute("a", "CLIENT", "ID") == conn_id
+
+
+def test_durable_writes_from_url_and_bad_values(topo):
+    url = "redis+sentinel://%s/a?wait_replicas=2&wait_timeout=0.05" % topo.sentinel_addr
+    with redis_sentinel.Client.from_url(url) as client:
+        with pytest.raises(Error) as info:
+            client.execute("a", "SET", "py:url", 1)
+        assert info.value.kind == ErrorKind.NOT_REPLICATED and "within 50 ms" in str(info.value)
+    with redis_sentinel.Client.from_url(url.replace("=2&", "=1&")) as client:
+        assert client.execute("a", "SET", "py:url", 1) == "OK"
+    with pytest.raises(Error) as info:
+        redis_sentinel.Client.from_url(url.replace("0.05", "0"))
+    assert info.value.kind == ErrorKind.INVALID_ARGUMENT and "wait_timeout" in str(info.value)
+    for kwargs in (dict(wait_replicas=-1), dict(wait_replicas="1"), dict(wait_replicas=True),
+                   dict(wait_replicas=2 ** 32), dict(wait_replicas=1, wait_timeout=0),
+                   dict(wait_replicas=1, wait_timeout=-0.1), dict(wait_timeout="0.1"),
+                   dict(wait_timeout=float("nan"))):
+        with pytest.raises(Error) as info:
+            redis_sentinel.Client("tcp", topo.sentinel_addr, names=["a"], **kwargs)
+        assert info.value.kind == ErrorKind.INVALID_ARGUMENT, kwargs
+        assert "wait_" in str(info.value), kwargs
+    assert int(ErrorKind.NOT_REPLICATED) == 11

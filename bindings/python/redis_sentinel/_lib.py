@@ -8,7 +8,8 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import POINTER, c_bool, c_char, c_char_p, c_double, c_int, c_longlong, c_size_t, c_uint64, c_void_p
+from ctypes import (POINTER, c_bool, c_char, c_char_p, c_double, c_int, c_longlong, c_size_t, c_uint,
+                    c_uint64, c_void_p)
 
 
 class ClientPtr(c_void_p):
@@ -118,6 +119,7 @@ FUNCTIONS = {
     "sentinel_options_set_sentinel_timeout_ms": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
     "sentinel_options_set_busy_poll_us": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
     "sentinel_options_set_tcp_keepalive_s": (c_bool, [OptionsPtr, c_uint64, POINTER(ErrorPtr)]),
+    "sentinel_options_set_wait_replicas": (c_bool, [OptionsPtr, c_uint, c_uint, POINTER(ErrorPtr)]),
     "sentinel_options_set_password": (c_bool, [OptionsPtr, c_char_p, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_options_set_sentinel_password": (c_bool, [OptionsPtr, c_char_p, c_char_p, POINTER(ErrorPtr)]),
     "sentinel_options_set_tls": (c_bool, [OptionsPtr, c_char_p, c_char_p, c_char_p, c_char_p, POINTER(ErrorPtr)]),

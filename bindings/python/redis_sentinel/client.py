@@ -16,7 +16,7 @@ from ._natives import _get_master, _master_command_argv, _master_command_into, _
 from .arguments import Arg, _argv, _name, _short
 from .conn import Conn, _Checkout, _check_in, _check_out, _new, _unattached
 from .errors import Error, ErrorKind, _check, _closed, _take_error
-from .options import _options, _set_extras
+from .options import _options, _set_extras, _wait_replicas
 from .pubsub import PubSub
 from .replies import _slot_reply, _take_reply, _take_slot
 
@@ -62,6 +62,8 @@ class Client:
                  sentinel_timeout: Optional[float] = None,
                  busy_poll: Optional[float] = None,
                  tcp_keepalive: Optional[int] = None,
+                 wait_replicas: int = 0,
+                 wait_timeout: float = 0.1,
                  password: Optional[str] = None,
                  username: Optional[str] = None,
                  sentinel_password: Optional[str] = None,
@@ -94,7 +96,13 @@ class Client:
         lower latency for a core kept busy while waiting (a connection whose replies keep
         missing it pauses spinning for a while). ``tcp_keepalive`` (whole seconds,
         default 15, 0 for off) has the kernel probe connections silent that long, so a peer
-        that vanished without closing is noticed while the connection sits in the pool."""
+        that vanished without closing is noticed while the connection sits in the pool.
+        ``wait_replicas`` (default 0: off) turns on durable writes: after the writes of each
+        call (a command, a pipeline, a transaction's EXEC) the client sends ``WAIT
+        wait_replicas wait_timeout`` in the same round trip, and raises Error(NOT_REPLICATED)
+        when fewer replicas confirmed within ``wait_timeout`` seconds (default 0.1): the write
+        reached the master but may be lost in a failover; the connection stays usable. Reads
+        never wait."""
         self._ptr = None
         self._closed = False
         # One entry per native call in flight: deque.append/pop are atomic, cheaper than a lock.
@@ -119,7 +127,8 @@ class Client:
                   "db": db, "client_name": client_name, "resp3": resp3,
                   "tls": tls, "sentinel_tls": sentinel_tls,
                   "address_map": address_map, "on_event": on_event, "log_events": log_events,
-                  "busy_poll": busy_poll, "tcp_keepalive": tcp_keepalive}
+                  "busy_poll": busy_poll, "tcp_keepalive": tcp_keepalive,
+                  "wait": _wait_replicas(wait_replicas, wait_timeout)}
         self._spec = (network, address, pool_size, names, list(sentinels), timeouts, extras)
         self._callbacks: List[Any] = []  # ctypes callbacks must outlive the native client
         self._forked = False   # set in a child after os.fork(): reopen before the next call
@@ -134,7 +143,7 @@ class Client:
         """A client configured by one string, the same in C, C++, Rust and Python:
         ``redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/name[,name...][/db]
         [?params]`` (``rediss+sentinel://`` for TLS to the data nodes). The parameters are this
-        class's keyword names, in seconds (``read_timeout=0.5&sentinel_password=...``);
+        class's keyword names, in seconds (``read_timeout=0.5&wait_replicas=1&wait_timeout=0.1``);
         ``pool_size`` 0 keeps the URL's (default 10). ``names`` is None on such a client."""
         if not isinstance(url, str):
             raise Error(ErrorKind.INVALID_ARGUMENT, "url must be str, got %r" % (url,))

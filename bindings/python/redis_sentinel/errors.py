@@ -19,6 +19,7 @@ class ErrorKind(enum.IntEnum):
     AUTH = 8
     CLOSED = 9
     INTERNAL = 10
+    NOT_REPLICATED = 11  # durable writes: the write reached the master, too few replicas confirmed
 
 
 # Kinds after which a connection may be reused; any other error closes it on careful put-back.

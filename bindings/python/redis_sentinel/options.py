@@ -5,7 +5,7 @@ pass (a non-str, a non-number) is refused here."""
 import ctypes
 import logging
 from ctypes import byref
-from typing import Any, List
+from typing import Any, List, Optional, Tuple
 
 from . import _lib
 from ._abi import _EVENT_KINDS
@@ -44,6 +44,22 @@ def _options(sentinels, timeouts):
     except BaseException:
         lib.sentinel_options_free(opts)
         raise
+
+
+def _wait_replicas(replicas, timeout) -> Optional[Tuple[int, int]]:
+    """Durable writes as the native setter takes them: (replicas, timeout in whole ms), or None
+    when off (``replicas`` 0). Only what ctypes would pass wrong (a negative or huge int wraps
+    around in a C unsigned) is refused here."""
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or not 0 <= replicas < 2 ** 32:
+        raise Error(ErrorKind.INVALID_ARGUMENT,
+                    "wait_replicas must be an int >= 0 (0 is off), got %r" % (replicas,))
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+            or not 0 < timeout < 2 ** 32 / 1000):
+        raise Error(ErrorKind.INVALID_ARGUMENT,
+                    "wait_timeout must be a positive number of seconds, got %r" % (timeout,))
+    if replicas == 0:
+        return None
+    return replicas, max(1, int(round(timeout * 1000)))
 
 
 def _set_extras(opts, extras) -> List[Any]:
@@ -92,6 +108,9 @@ def _set_extras(opts, extras) -> List[Any]:
             raise Error(ErrorKind.INVALID_ARGUMENT,
                         "tcp_keepalive must be whole seconds >= 0, got %r" % (keepalive,))
         _check(lib.sentinel_options_set_tcp_keepalive_s(opts, keepalive, byref(err)), err)
+    wait = extras["wait"]
+    if wait is not None:
+        _check(lib.sentinel_options_set_wait_replicas(opts, wait[0], wait[1], byref(err)), err)
     mapper = extras["address_map"]
     if mapper is not None:
         def map_address(host, port, _user, host_out, host_out_len, port_out):
