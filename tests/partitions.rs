@@ -138,7 +138,13 @@ struct Seen {
 }
 
 /// A client that dials data nodes on .2 and sentinels on .3, whatever the sentinels report.
-fn client(topo: &Topology, connect_timeout: Duration, seen: &Arc<Mutex<Seen>>) -> Arc<Client> {
+/// With `durable`, a write is acknowledged only once a replica has it (`wait_replicas` 1).
+fn client(
+    topo: &Topology,
+    connect_timeout: Duration,
+    durable: bool,
+    seen: &Arc<Mutex<Seen>>,
+) -> Arc<Client> {
     let sentinel_ports: Vec<u16> = (0..3).map(|i| topo.sentinel_port(i)).collect();
     let sentinel =
         SentinelAddr::parse("tcp", &format!("{SENTINELS}:{}", sentinel_ports[0])).unwrap();
@@ -146,6 +152,7 @@ fn client(topo: &Topology, connect_timeout: Duration, seen: &Arc<Mutex<Seen>>) -
     config.read_timeout = Duration::from_secs(1);
     config.connect_timeout = connect_timeout;
     config.pool_wait = Duration::from_secs(2);
+    config.wait_replicas = u32::from(durable);
     config.address_map = Some(AddressMap(Arc::new(move |addr: &NodeAddr| {
         let host = if sentinel_ports.contains(&addr.port) {
             SENTINELS
@@ -182,11 +189,11 @@ struct Run {
 }
 
 impl Run {
-    fn start(connect_timeout: Duration) -> Run {
+    fn start(connect_timeout: Duration, durable: bool) -> Run {
         let topo = topology(2);
         let old = topo.master_port(NAME);
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let client = client(&topo, connect_timeout, &seen);
+        let client = client(&topo, connect_timeout, durable, &seen);
         let writers = Writers::start(&client, 2);
         std::thread::sleep(Duration::from_millis(300));
         Run {
@@ -229,7 +236,7 @@ fn dead_master(connect_timeout: Duration) {
         seen,
         client,
         writers,
-    } = Run::start(connect_timeout);
+    } = Run::start(connect_timeout, false);
     let cut = Cut::new(&[(SERVERS, old), (DATA, old), (OBSERVER, old)]);
     let cut_at = cut.at;
     let new = topo.wait_switch(NAME, old);
@@ -290,13 +297,26 @@ fn a_dead_master_costs_no_more_than_the_failover_with_a_long_connect_timeout() {
 #[test]
 #[ignore = "needs root and nftables: make test-partitions"]
 fn client_and_master_cut_off_together_follow_the_failover_at_the_heal() {
-    let topo = topology(2);
-    let old = topo.master_port(NAME);
+    cut_off_together(false);
+}
+
+/// The same with durable writes: no acknowledged write is lost at all (the master cut off
+/// from its replicas cannot have one confirmed).
+#[test]
+#[ignore = "needs root and nftables: make test-partitions"]
+fn client_and_master_cut_off_together_lose_no_durable_write() {
+    cut_off_together(true);
+}
+
+fn cut_off_together(durable: bool) {
+    let Run {
+        topo,
+        old,
+        seen: _,
+        client,
+        writers,
+    } = Run::start(Duration::from_secs(1), durable);
     let replicas = topo.replica_ports(NAME);
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let client = client(&topo, Duration::from_secs(1), &seen);
-    let writers = Writers::start(&client, 2);
-    std::thread::sleep(Duration::from_millis(300));
     let mut paths = vec![(SERVERS, old)];
     paths.extend(sentinel_paths(&topo));
     paths.extend(replicas.iter().map(|&port| (DATA, port)));
@@ -323,11 +343,14 @@ fn client_and_master_cut_off_together_follow_the_failover_at_the_heal() {
         .filter(|at| **at > healed_at + followed + Duration::from_millis(50))
         .count();
     print_report(
-        "client and master cut off, 8 s",
+        &format!("client and master cut off, 8 s, durable {durable}"),
         &report,
         missing.len() as i64,
     );
     eprintln!("followed {followed:?} after the heal");
+    if durable {
+        assert!(missing.is_empty(), "{} durable writes lost", missing.len());
+    }
     assert_eq!(
         early, 0,
         "writes acknowledged well before the cut were lost"
@@ -348,13 +371,24 @@ fn client_and_master_cut_off_together_follow_the_failover_at_the_heal() {
 #[test]
 #[ignore = "needs root and nftables: make test-partitions"]
 fn a_master_cut_off_from_its_replicas_acknowledges_nothing_after_the_fence() {
+    master_cut_off(false);
+}
+
+/// The same with durable writes: nothing acknowledged is lost at all.
+#[test]
+#[ignore = "needs root and nftables: make test-partitions"]
+fn a_master_cut_off_from_its_replicas_loses_no_durable_write() {
+    master_cut_off(true);
+}
+
+fn master_cut_off(durable: bool) {
     let Run {
         topo,
         old,
         seen,
         client,
         writers,
-    } = Run::start(Duration::from_secs(1));
+    } = Run::start(Duration::from_secs(1), durable);
     let cut = Cut::new(&[(SERVERS, old)]);
     let cut_at = cut.at;
     let new = topo.wait_switch(NAME, old);
@@ -374,11 +408,14 @@ fn a_master_cut_off_from_its_replicas_acknowledges_nothing_after_the_fence() {
         .filter(|at| **at > fenced_at + Duration::from_millis(100))
         .count();
     print_report(
-        "master cut off from sentinels and replicas",
+        &format!("master cut off from sentinels and replicas, durable {durable}"),
         &report,
         missing.len() as i64,
     );
     eprintln!("fenced {:?} after the cut", fenced_at - cut_at);
+    if durable {
+        assert!(missing.is_empty(), "{} durable writes lost", missing.len());
+    }
     assert_eq!(
         early, 0,
         "writes acknowledged well before the cut were lost"
@@ -400,7 +437,7 @@ fn a_client_cut_off_from_the_sentinels_keeps_writing_and_follows_after_the_heal(
         seen: _,
         client,
         writers,
-    } = Run::start(Duration::from_secs(1));
+    } = Run::start(Duration::from_secs(1), false);
     let cut = Cut::new(&sentinel_paths(&topo));
     let cut_at = cut.at;
     wait_for(

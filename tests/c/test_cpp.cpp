@@ -1,6 +1,7 @@
 // The C++ header against a real topology (run by tests/c/run.sh, which sets SENTINEL_ADDR),
 // built with -std=c++17 -Wall -Wextra -Werror and AddressSanitizer/UBSan.
 #include <atomic>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -78,6 +79,8 @@ int main() {
           "zero timeout");
     rsn::Client with_options(options, 2, {"mymaster"});
     CHECK(with_options.execute("mymaster", {"CLIENT", "GETNAME"}).str() == "cpp", "options");
+    /* Events come from the client's own threads (a sentinel link coming up): wait for one. */
+    for (int i = 0; i < 200 && events.load() == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(events.load() > 0, "events delivered");
   }
   {
